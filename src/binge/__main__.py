@@ -1,0 +1,5 @@
+import sys
+
+from binge.cli import main
+
+sys.exit(main())

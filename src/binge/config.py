@@ -1,0 +1,348 @@
+"""The typed configuration schema of binge: every default lives here, once.
+
+A run is configured by one YAML file (``configs/*.yaml``) plus command-line overrides
+(``section.key=value``) applied on top of the defaults below. Unknown keys are errors
+that name the key and the file, values are checked against the annotated types, and
+no string is ever evaluated as code.
+
+Sections map onto the pipeline (docs/architecture.md):
+
+====================  ==========================================================
+section               used by
+====================  ==========================================================
+``data``              ``binge prepare`` and ``SnippetDataset`` (snippet geometry,
+                      log-mel parameters: paper §4.1 "Pretraining")
+``augment``           pretraining augmentations (paper §4.1, Table 2 σ)
+``sampling``          ``HierarchicalBatchSampler`` (paper §3 "Sampling Policy")
+``model``             encoders and projection heads (paper §3, supplement §4)
+``objective``         Eq. 1 NCE (and its ℓ2+τ variant, Table 2), AVID, CMA, CrissCross
+``optim``             optimiser and schedule (supplement §4)
+``train``             the loop: devices, precision, checkpoints, logging
+``discrepancy``       ``binge discrepancy`` (paper Eq. 2, Fig. 1–2)
+``evaluate``          ``binge evaluate`` (paper §4.1 "Downstream Evaluation")
+====================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "AugmentConfig",
+    "SamplingConfig",
+    "ModelConfig",
+    "ObjectiveConfig",
+    "OptimConfig",
+    "TrainConfig",
+    "DiscrepancyConfig",
+    "EvaluateConfig",
+    "Config",
+    "load_config",
+    "from_dict",
+    "to_dict",
+    "apply_overrides",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration file or override that does not fit the schema."""
+
+
+# ----------------------------------------------------------------------------- sections
+@dataclass
+class DataConfig:
+    """Snippet geometry and audio features (paper §4.1 "Pretraining").
+
+    Snippet m of a title covers [m·L, (m+1)·L) with L = ``frames / fps`` seconds
+    (16 / 5 = 3.2 s in the paper). Video is stored at ``fps`` with its shorter side
+    resized to ``short_side``; audio as log-mel with ``n_mels`` filters, window ``n_fft``
+    and hop ``hop_length`` at ``sample_rate``.
+    """
+
+    corpus: Optional[str] = None  # prepared corpus folder (output of ``binge prepare``)
+    frames: int = 16
+    fps: float = 5.0
+    short_side: int = 190
+    sample_rate: int = 48_000
+    n_mels: int = 96
+    n_fft: int = 2048
+    hop_length: int = 512
+    num_workers: int = -1  # -1: sized to the machine (cores per process)
+    pin_memory: bool = True  # only takes effect on CUDA
+
+    @property
+    def snippet_seconds(self) -> float:
+        return self.frames / self.fps
+
+
+@dataclass
+class AugmentConfig:
+    """Pretraining augmentation (paper §4.1; Table 2 colour jitter σ)."""
+
+    crop_size: int = 158
+    audio_mask_max_fraction: float = 0.25  # drop up to 25 % of time OR frequency axis
+    color_jitter: float = 0.0  # σ: brightness/contrast/saturation ~ U[max(0,1-σ), 1+σ]
+    pipeline: str = "paper"  # "paper" | "crisscross" (Tables S1, S2)
+
+
+@dataclass
+class SamplingConfig:
+    """Hierarchical sampling (paper §3): B/k titles × k snippets inside a window of w."""
+
+    batch_size: int = 512  # the GLOBAL batch B over all ranks
+    k: int = 1
+    window: Optional[int] = None  # w; None means w = M_n (no temporal constraint)
+    title_weighting: Literal["uniform", "length"] = "length"
+    unit: Literal["title", "show"] = "title"  # "show": a show's episodes stitched (fn. 5)
+    short_titles: Literal["skip", "shrink_window"] = "skip"  # titles with M_n < k (or < w)
+    steps_per_epoch: Optional[int] = None  # None: (sum of M_n) // B
+
+
+@dataclass
+class ModelConfig:
+    """Encoders f, g and projection heads h_f, h_g (paper §3, supplement §4)."""
+
+    video: str = "r2plus1d_18"
+    audio: str = "resnet18_audio"
+    embed_dim: int = 512  # d
+    head_hidden_dim: Optional[int] = None  # None: same as the encoder's num_features
+    sync_batchnorm: bool = True  # convert BatchNorm to SyncBatchNorm under DDP
+
+
+@dataclass
+class AvidConfig:
+    """AVID (avid_cma.md §3, Eq. 1–5)."""
+
+    variant: Literal["self", "cross", "joint"] = "cross"
+    memory_dim: int = 128
+    num_negatives: int = 1024
+    temperature: float = 0.07
+    momentum: float = 0.5
+
+
+@dataclass
+class CmaConfig:
+    """AVID + CMA (avid_cma.md §4, Eq. 6–9)."""
+
+    num_positives: int = 32
+    weight: float = 1.0  # λ of Eq. 9
+    recompute_every_epochs: int = 1
+    init_checkpoint: Optional[str] = None  # a Cross-AVID checkpoint
+    chunk_size: int = 4096
+
+
+@dataclass
+class CrissCrossConfig:
+    """CrissCross (crisscross_supplement.md Algorithm 1, Tables S7, S8)."""
+
+    projector_dim: int = 2048
+    predictor_hidden_dim: int = 512
+    predictor_lr_multiplier: float = 1.0
+    larc: bool = False
+
+
+@dataclass
+class ObjectiveConfig:
+    """Which pretraining objective; ``nce`` is the paper's Eq. 1."""
+
+    name: Literal["nce", "avid", "cma", "crisscross"] = "nce"
+    normalize: bool = False  # Eq. 1 in an unnormalized space by default; True: ℓ2 + τ
+    temperature: float = 1.0  # τ, only used when normalize=True (Table 2: 0.07, 0.3)
+    avid: AvidConfig = field(default_factory=AvidConfig)
+    cma: CmaConfig = field(default_factory=CmaConfig)
+    crisscross: CrissCrossConfig = field(default_factory=CrissCrossConfig)
+
+
+@dataclass
+class OptimConfig:
+    """Supplement §4: Adam, lr 1e-4 → 2e-3 linearly over the first epoch, then cosine."""
+
+    name: Literal["adam", "sgd", "adamw"] = "adam"
+    lr: float = 2e-3
+    warmup_start_lr: float = 1e-4
+    warmup_epochs: float = 1.0
+    final_lr: float = 0.0
+    weight_decay: float = 0.0
+    momentum: float = 0.9  # SGD only
+    epochs: int = 10
+    grad_clip: Optional[float] = None
+
+
+@dataclass
+class TrainConfig:
+    """The training loop: where, how precise, how often to save and log."""
+
+    out_dir: str = "runs/pretrain"
+    seed: int = 0
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA
+    checkpoint_every_steps: int = 500
+    keep_checkpoints: int = 3
+    log_every_steps: int = 10
+    max_steps: Optional[int] = None  # stop early (tests, smoke runs); None: all epochs
+    deterministic: bool = False  # torch.use_deterministic_algorithms
+
+
+@dataclass
+class DiscrepancyConfig:
+    """Discrepancy measures (paper Eq. 2, §4.2): pair sampling and the KL estimator."""
+
+    split: str = "heldout"
+    max_titles: int = 64
+    snippets_per_title: int = 16
+    max_pairs_per_set: int = 20_000
+    estimator: str = "histogram"
+    bootstrap: int = 200
+    batch_size: int = 32
+    seed: int = 0
+
+
+@dataclass
+class EvaluateConfig:
+    """Downstream evaluation (paper §4.1, supplement §4; CrissCross §E)."""
+
+    dataset: str = "fsdd"
+    root: Optional[str] = None
+    protocol: Literal["finetune", "linear", "retrieval"] = "linear"
+    splits: list[int] = field(default_factory=lambda: [1])
+    seed: int = 0
+    out_dir: str = "runs/evaluate"
+
+
+@dataclass
+class Config:
+    """A pretraining run: everything ``binge pretrain`` needs."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    discrepancy: DiscrepancyConfig = field(default_factory=DiscrepancyConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+
+
+# ----------------------------------------------------------------------------- machinery
+T = typing.TypeVar("T")
+
+
+def _check_value(value: Any, annotation: Any, where: str) -> Any:
+    """Check ``value`` against a type annotation; convert int→float; return the value."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                if value is None:
+                    return None
+                continue
+            try:
+                return _check_value(value, arg, where)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(f"{where}: {value!r} does not fit {annotation}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        inner = args[0] if args else Any
+        return [_check_value(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return from_dict(annotation, value, where)
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if annotation is str:
+        if not isinstance(value, (str, Path)):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
+    """Build dataclass ``cls`` from a nested dict; unknown keys are errors naming the key."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {unknown}; valid keys are {sorted(names)}"
+        )
+    kwargs = {k: _check_value(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """A plain nested dict of a config dataclass (for JSON/YAML and checkpoints)."""
+    return dataclasses.asdict(obj)
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` overrides; values are parsed as YAML scalars/lists."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected the form section.key=value")
+        dotted, raw = item.split("=", 1)
+        value = yaml.safe_load(raw) if raw != "" else None
+        node = data
+        parts = dotted.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r}: {part!r} is not a section")
+        node[parts[-1]] = value
+    return data
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    cls: type[T] = Config,  # type: ignore[assignment]
+) -> T:
+    """Load defaults ← YAML file ← overrides into ``cls`` (``Config`` by default).
+
+    >>> cfg = load_config(None, ["sampling.k=16", "sampling.window=64"])
+    >>> (cfg.sampling.k, cfg.sampling.window)
+    (16, 64)
+    """
+    data: dict[str, Any] = {}
+    where = "config"
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        data = loaded
+        where = str(path)
+    data = apply_overrides(data, list(overrides or []))
+    return from_dict(cls, data, where)
