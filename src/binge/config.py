@@ -194,28 +194,144 @@ class TrainConfig:
 
 @dataclass
 class DiscrepancyConfig:
-    """Discrepancy measures (paper Eq. 2, §4.2): pair sampling and the KL estimator."""
+    """Discrepancy measures (paper Eq. 2, §4.2): pair sampling and the KL estimator.
+
+    ``max_titles`` titles of ``split`` (those with ≥ 2 snippets), ``snippets_per_title``
+    snippets each (both drawn under ``seed``) are embedded once, without augmentation.
+    S+ keeps every true pair; S− and S≠ are subsampled uniformly, without replacement, to
+    ``max_pairs_per_set`` pairs. KL is estimated by ``estimator``: ``histogram`` (shared
+    grid, Freedman–Diaconis width of the coarser sample unless ``bins`` is a count,
+    ``smoothing`` pseudo-counts per bin) or ``knn`` (Wang–Kulkarni–Verdú, ``knn_k``);
+    ``bootstrap`` resamples titles for confidence intervals at level ``confidence``.
+    """
 
     split: str = "heldout"
     max_titles: int = 64
     snippets_per_title: int = 16
     max_pairs_per_set: int = 20_000
-    estimator: str = "histogram"
-    bootstrap: int = 200
+    estimator: Literal["histogram", "knn"] = "histogram"
+    bins: Union[int, Literal["fd"]] = "fd"
+    smoothing: float = 0.5
+    knn_k: int = 1
+    bootstrap: int = 200  # 0: no confidence intervals
+    confidence: float = 0.95
     batch_size: int = 32
+    num_workers: int = 0
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
     seed: int = 0
+    out_dir: str = "runs/discrepancy"
+    cache_dir: Optional[str] = None  # embedding cache; None: <out_dir>/cache
+    every_steps: int = 0  # > 0: the trainer calls binge.diagnostics.measure every N steps
+
+
+@dataclass
+class EvalClipConfig:
+    """Clip geometry of the downstream protocols (paper §4.1 "Downstream Evaluation").
+
+    Video clips are ``frames`` frames at ``fps`` (32 at 10 fps = 3.2 s); audio clips are
+    ``audio_seconds`` long and turned into log-mel with the ``data`` section's settings
+    (the same features the audio encoder was pretrained on). At test time ``test_clips``
+    clips are placed uniformly in time and, for video, each is cropped ``test_crops`` ways
+    (left, centre, right): 10 × 3 = 30 views for video, 10 for audio.
+    """
+
+    frames: int = 32
+    fps: float = 10.0
+    audio_seconds: float = 3.0
+    crop_size: int = 158
+    test_short_side: int = 190  # not stated by the paper: the pretraining short side
+    test_clips: int = 10
+    test_crops: int = 3
+
+
+@dataclass
+class EvalFinetuneConfig:
+    """Full fine-tuning (paper §4.1; supplement §4 "Downstream Evaluation").
+
+    SGD (momentum 0.9, weight decay 1e-4), lr warmed linearly from ``warmup_start_lr`` to
+    ``lr`` over ``warmup_epochs`` then cosine to ``final_lr``; batch 96; 150 epochs on
+    UCF101, 200 on HMDB51 and ESC-50. Video: scale jitter of the shorter side in
+    ``scale_jitter``, random ``clips.crop_size`` crop, flip, colour jitter. Audio: time and
+    frequency masks of up to ``audio_mask_max_fraction`` of each axis, no crop or jitter.
+    """
+
+    epochs: int = 150
+    warmup_epochs: float = 25.0
+    batch_size: int = 96
+    lr: float = 0.2
+    warmup_start_lr: float = 1e-3
+    final_lr: float = 0.0
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    dropout: float = 0.0
+    pooling: Literal["avg", "max"] = "avg"
+    scale_jitter: list[int] = field(default_factory=lambda: [181, 226])
+    hflip: bool = True
+    color_jitter: float = 0.4  # σ of brightness/contrast/saturation (paper: "colour jitter")
+    audio_mask_max_fraction: float = 0.5
+    checkpoint_every_epochs: int = 1
+    max_steps: Optional[int] = None  # stop early (tests, smoke runs)
+
+
+@dataclass
+class EvalLinearConfig:
+    """Linear probe on frozen features (CrissCross §E.1; avid_cma §5.2).
+
+    Features of the final conv layer, pooled by ``pooling`` (``max_kernel``: a max-pool
+    window such as (1, 4, 4) for video or (1, 3) for audio, then flattened; None: global),
+    averaged over ``train_clips`` random / ``clips.test_clips`` uniform clips per sample.
+    The cost is chosen among ``costs`` by ``cv_folds``-fold cross-validation on the
+    TRAINING split only (grouped by source where the dataset has groups).
+    """
+
+    classifier: Literal["svm", "logistic"] = "svm"
+    costs: list[float] = field(
+        default_factory=lambda: [1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 1.0]
+    )
+    cv_folds: int = 5
+    train_clips: int = 10
+    pooling: Literal["avg", "max"] = "avg"
+    max_kernel: Optional[list[int]] = None
+    standardize: bool = True
+    max_iter: int = 5000
+
+
+@dataclass
+class EvalRetrievalConfig:
+    """Nearest-neighbour retrieval (CrissCross §E.3): test queries train by cosine, R@k."""
+
+    ks: list[int] = field(default_factory=lambda: [1, 5, 20])
+    pooling: Literal["avg", "max"] = "avg"
+    max_kernel: Optional[list[int]] = None
 
 
 @dataclass
 class EvaluateConfig:
-    """Downstream evaluation (paper §4.1, supplement §4; CrissCross §E)."""
+    """Downstream evaluation (paper §4.1, supplement §4; CrissCross §E; avid_cma §5).
 
-    dataset: str = "fsdd"
+    ``splits``: the official splits/folds to run (UCF101/HMDB51 1–3, ESC-50 1–5, FSDD and
+    the world sets 1); split 1 for ablations, all of them for mean ± std. ``repeats``
+    fine-tuning/probe runs per split with seeds ``seed``, ``seed + 1``, ….
+    """
+
+    dataset: Literal[
+        "ucf101", "hmdb51", "esc50", "fsdd", "world-action", "world-sound"
+    ] = "fsdd"
     root: Optional[str] = None
     protocol: Literal["finetune", "linear", "retrieval"] = "linear"
     splits: list[int] = field(default_factory=lambda: [1])
     seed: int = 0
+    repeats: int = 1
     out_dir: str = "runs/evaluate"
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    batch_size: int = 32  # feature extraction and test-time batches
+    num_workers: int = 0
+    cache_dir: Optional[str] = None  # decode-once cache; None: <out_dir>/cache
+    cache: bool = True
+    clips: EvalClipConfig = field(default_factory=EvalClipConfig)
+    finetune: EvalFinetuneConfig = field(default_factory=EvalFinetuneConfig)
+    linear: EvalLinearConfig = field(default_factory=EvalLinearConfig)
+    retrieval: EvalRetrievalConfig = field(default_factory=EvalRetrievalConfig)
 
 
 @dataclass
