@@ -1,11 +1,50 @@
-"""`binge pretrain`: self-supervised pretraining (Eq. 1 NCE, AVID, CMA, CrissCross). (Placeholder: being implemented.)"""
+"""``binge pretrain``: self-supervised pretraining (Eq. 1 NCE, AVID, CMA, CrissCross)."""
+
+from __future__ import annotations
+
+import argparse
 
 HELP = "self-supervised pretraining (Eq. 1 NCE, AVID, CMA, CrissCross)"
 
+DESCRIPTION = """\
+Pretrain the video and audio encoders on a prepared corpus (paper §3, supplement §4).
 
-def add_arguments(parser) -> None:
-    pass
+  binge pretrain --config configs/tiny.yaml data.corpus=corpus/tiny
+  torchrun --nproc-per-node 8 -m binge pretrain --config configs/paper/tv_k1.yaml \\
+      data.corpus=/data/tv train.out_dir=runs/tv_k1
+
+Overrides are section.key=value pairs applied on top of the config file. The run writes
+out_dir/{config.yaml, metrics.jsonl, tb/, checkpoints/, export/}. Running the same command
+again resumes from out_dir/checkpoints/last.pt (SIGTERM saves one at the next step boundary).
+"""
 
 
-def run(args) -> int:
-    raise SystemExit("binge pretrain is not implemented yet")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", help="YAML config file (configs/tiny.yaml, configs/paper/*.yaml)")
+    parser.add_argument("overrides", nargs="*", metavar="section.key=value",
+                        help="config overrides, e.g. data.corpus=corpus/tiny sampling.k=4")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--resume", metavar="CHECKPOINT",
+                       help="resume from this checkpoint (default: out_dir/checkpoints/last.pt if it exists)")
+    group.add_argument("--restart", action="store_true",
+                       help="ignore existing checkpoints in out_dir and start from step 0")
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from binge.config import ConfigError, load_config
+    from binge.train.loop import pretrain
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config, args.overrides)
+    except ConfigError as err:
+        raise SystemExit(f"binge pretrain: {err}") from err
+    resume = False if args.restart else (args.resume or True)
+    try:
+        out = pretrain(cfg, resume=resume)
+    except (ConfigError, FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"binge pretrain: {err}") from err
+    print(f"binge pretrain: wrote {out}")
+    return 0

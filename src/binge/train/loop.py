@@ -1,0 +1,422 @@
+"""The pretraining loop (paper §3–4.1, supplement §4): ``pretrain(cfg) -> out_dir``.
+
+One code path for one CPU process, one GPU, or many GPUs on many nodes (``torchrun``, DDP).
+Per step: a rank's B/world_size ``(title, snippet)`` pairs from the hierarchical sampler →
+``SnippetDataset`` → uint8 host→device copy → ``video_to_float`` on the device → the objective
+(Eq. 1 NCE by default) under bf16 autocast on CUDA → backward → Adam with the warm-up + cosine
+schedule. Checkpoints are atomic and exact-resumable; see docs/training.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+from torch.utils.data import DataLoader
+
+from binge.config import Config, ConfigError, to_dict
+from binge.train.checkpoint import CheckpointManager, capture_rng_state, load_checkpoint, restore_rng_state
+from binge.train.distributed import (
+    DistEnv,
+    all_gather_object,
+    all_reduce_mean,
+    cleanup_distributed,
+    convert_sync_batchnorm,
+    init_distributed,
+)
+from binge.train.export import export_model
+from binge.train.metrics import MetricsLogger
+from binge.train.schedule import WarmupCosineSchedule
+from binge.train.seeding import KeyedBatchSampler, KeyedDataset, seed_everything
+
+__all__ = ["pretrain", "TrainStep", "build_optimizer", "resolve_num_workers"]
+
+logger = logging.getLogger(__name__)
+
+#: config sections whose change makes a checkpoint unusable for exact resumption.
+_RESUME_SECTIONS = ("data", "augment", "sampling", "model", "objective", "optim")
+
+
+class TrainStep(nn.Module):
+    """Model + objective as one module, so that DDP sees (and synchronises) both.
+
+    ``forward(batch)`` returns the objective's dict (a scalar ``"loss"`` and float logs). The
+    objective may call any method of the model (``embed_video`` …) inside this forward.
+    """
+
+    def __init__(self, model: nn.Module, objective: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.objective = objective
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return self.objective(self.model, batch)
+
+
+def resolve_num_workers(requested: int) -> int:
+    """``-1`` → the CPU cores available to this process divided by the processes on this node."""
+    if requested >= 0:
+        return requested
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    return max(1, cores // max(1, local))
+
+
+def build_optimizer(step_module: TrainStep, cfg: Config) -> torch.optim.Optimizer:
+    """Adam (supplement §4; SGD/AdamW optional) over the model and the objective's parameters.
+
+    The objective's ``param_groups(base_lr)`` gives extra groups (e.g. a CrissCross predictor
+    with its own lr multiplier); every other trainable parameter goes in the first group.
+    """
+    o = cfg.optim
+    extra: list[dict[str, Any]] = []
+    if hasattr(step_module.objective, "param_groups"):
+        extra = list(step_module.objective.param_groups(o.lr) or [])
+    taken = {id(p) for g in extra for p in g["params"]}
+    main = [p for p in step_module.parameters() if p.requires_grad and id(p) not in taken]
+    groups = [{"params": main, "lr": o.lr}] + extra
+    if o.name == "adam":
+        return torch.optim.Adam(groups, lr=o.lr, weight_decay=o.weight_decay)
+    if o.name == "adamw":
+        return torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
+    return torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+
+
+def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    diffs = []
+    for section in _RESUME_SECTIONS:
+        a, b = saved.get(section, {}), current.get(section, {})
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                diffs.append(f"{section}.{key}: {a.get(key)!r} → {b.get(key)!r}")
+    return diffs
+
+
+class _StopFlag:
+    """SIGTERM/SIGINT set a flag; the loop checkpoints at the next step boundary and exits."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: signals stay with the caller
+                return
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.stop = True
+
+    def uninstall(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
+class Trainer:
+    """Builds everything from a :class:`~binge.config.Config` and runs the steps."""
+
+    def __init__(self, cfg: Config, env: DistEnv, resume: "bool | str | Path" = True) -> None:
+        self.cfg = cfg
+        self.env = env
+        self.out_dir = Path(cfg.train.out_dir)
+        self.ckpts = CheckpointManager(self.out_dir / "checkpoints", cfg.train.keep_checkpoints)
+        if cfg.train.deterministic:
+            torch.use_deterministic_algorithms(True)
+        seed_everything(cfg.train.seed)  # same model init on every rank
+        self._build_data()
+        self._build_model()
+        seed_everything(cfg.train.seed + 1_000_003 * env.rank)  # per-rank streams from here on
+        self.step = 0
+        self._maybe_resume(resume)
+        self.logger = MetricsLogger(self.out_dir, enabled=env.is_main)
+        if env.is_main:
+            self.logger.truncate_after(self.step)
+
+    # ------------------------------------------------------------------ construction
+    def _build_data(self) -> None:
+        from binge.data import SnippetDataset
+        from binge.sampling import build_sampler
+
+        cfg, env = self.cfg, self.env
+        if not cfg.data.corpus:
+            raise ConfigError(
+                "data.corpus is not set: pass data.corpus=PATH (a folder written by `binge prepare`)"
+            )
+        self.dataset = SnippetDataset(cfg.data.corpus, split="train", augment=True, config=cfg)
+        counts = list(self.dataset.num_snippets)
+        self.offsets = torch.tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), dtype=torch.long)
+        self.num_instances = int(sum(counts))
+        self.sampler = build_sampler(
+            cfg.sampling, counts, groups=getattr(self.dataset, "groups", None),
+            seed=cfg.train.seed, rank=env.rank, world_size=env.world_size,
+        )
+        self.steps_per_epoch = len(self.sampler)
+        self.batches = KeyedBatchSampler(self.sampler, cfg.train.seed)
+        workers = resolve_num_workers(cfg.data.num_workers)
+        cuda = env.device.type == "cuda"
+        self.loader = DataLoader(
+            KeyedDataset(self.dataset),
+            batch_sampler=self.batches,
+            num_workers=workers,
+            pin_memory=cuda and cfg.data.pin_memory,
+            persistent_workers=workers > 0,
+            prefetch_factor=4 if workers > 0 else None,
+            generator=torch.Generator().manual_seed(cfg.train.seed),  # leaves the global RNG alone
+        )
+        self.num_workers = workers
+
+    def _build_model(self) -> None:
+        from binge.models import build_av_model
+        from binge.objectives import build_objective
+
+        cfg, env = self.cfg, self.env
+        model = build_av_model(cfg.model)
+        if env.distributed and cfg.model.sync_batchnorm:
+            model = convert_sync_batchnorm(model, env.device)
+        model.to(env.device)
+        objective = build_objective(cfg, model, self.num_instances).to(env.device)
+        self.model = model
+        self.objective = objective
+        self.step_module = TrainStep(model, objective)
+        if env.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            self.wrapped: nn.Module = DDP(
+                self.step_module,
+                device_ids=[env.device] if env.device.type == "cuda" else None,
+                broadcast_buffers=False,  # memory banks are updated identically on every rank
+            )
+        else:
+            self.wrapped = self.step_module
+        self.optimizer = build_optimizer(self.step_module, cfg)
+        self.schedule = WarmupCosineSchedule(self.optimizer, self.steps_per_epoch, cfg.optim)
+        self.total_steps = cfg.optim.epochs * self.steps_per_epoch
+        if cfg.train.max_steps is not None:
+            self.total_steps = min(self.total_steps, cfg.train.max_steps)
+        precision = cfg.train.precision
+        self.bf16 = precision == "bf16" or (precision == "auto" and env.device.type == "cuda")
+
+    # ------------------------------------------------------------------ checkpoints
+    def _maybe_resume(self, resume: "bool | str | Path") -> None:
+        if resume is False:
+            return
+        path = self.ckpts.last if resume is True else Path(resume)
+        if resume is True and not path.exists():
+            return
+        state = load_checkpoint(path)
+        diffs = _config_differences(state["config"], to_dict(self.cfg))
+        if diffs:
+            raise ConfigError(
+                f"cannot resume from {path}: the configuration changed ({'; '.join(diffs)}); "
+                "use the original settings, or a new train.out_dir to start over"
+            )
+        self.step_module.model.load_state_dict(state["model"])
+        self.step_module.objective.load_state_dict(state["objective"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.step = int(state["step"])
+        rngs = state["rng"]
+        if len(rngs) == self.env.world_size:
+            restore_rng_state(rngs[self.env.rank])
+        else:
+            logger.warning(
+                "resuming %d ranks from a %d-rank checkpoint: the data and augmentations are the "
+                "same (they follow from seed, epoch and step) but per-rank RNG streams restart",
+                self.env.world_size, len(rngs),
+            )
+        if self.env.is_main:
+            logger.info("resumed from %s at step %d", path, self.step)
+
+    def save_checkpoint(self) -> Optional[Path]:
+        """Every rank's RNG state goes to rank 0, which writes the checkpoint atomically."""
+        rngs = all_gather_object(capture_rng_state())
+        if not self.env.is_main:
+            return None
+        state = {
+            "model": self.step_module.model.state_dict(),
+            "objective": self.step_module.objective.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "step": self.step,
+            "epoch": self.step // self.steps_per_epoch,
+            "steps_per_epoch": self.steps_per_epoch,
+            "sampler": {"seed": self.cfg.train.seed, "epoch": self.step // self.steps_per_epoch,
+                        "start_step": self.step % self.steps_per_epoch},
+            "rng": rngs,
+            "world_size": self.env.world_size,
+            "config": to_dict(self.cfg),
+        }
+        return self.ckpts.save(state, self.step)
+
+    # ------------------------------------------------------------------ the steps
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        from binge.data.transforms import video_to_float
+
+        dev = self.env.device
+        nb = dev.type == "cuda"
+        out = {k: (v.to(dev, non_blocking=nb) if torch.is_tensor(v) else v) for k, v in batch.items()}
+        out["video"] = video_to_float(out["video"])
+        out["audio"] = out["audio"].float()
+        title = torch.as_tensor(batch["title"], dtype=torch.long)
+        snippet = torch.as_tensor(batch["snippet"], dtype=torch.long)
+        out["index"] = (self.offsets[title] + snippet).to(dev, non_blocking=nb)
+        return out
+
+    def _train_step(self, batch: dict[str, Any]) -> dict[str, Any]:
+        cfg = self.cfg
+        autocast = (
+            torch.autocast(device_type=self.env.device.type, dtype=torch.bfloat16)
+            if self.bf16 else nullcontext()
+        )
+        with autocast:
+            outputs = self.wrapped(batch)
+        loss = outputs["loss"]
+        if not torch.isfinite(loss.detach()).all():
+            raise FloatingPointError(
+                f"non-finite loss {loss.item()} at step {self.step}; the last good checkpoint is "
+                f"{self.ckpts.last} (lower optim.lr or use objective.normalize=true)"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.optim.grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.step_module.parameters(), cfg.optim.grad_clip)
+        self.optimizer.step()
+        self.schedule.step()
+        if hasattr(self.objective, "after_step"):
+            self.objective.after_step(batch, outputs)
+        return outputs
+
+    def _stop_agreed(self, flag: _StopFlag) -> bool:
+        """Every rank stops at the same step if any rank got SIGTERM."""
+        if not self.env.distributed:
+            return flag.stop
+        t = torch.tensor([1.0 if flag.stop else 0.0], device=self.env.device)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
+    def fit(self) -> Path:
+        cfg, env = self.cfg, self.env
+        if env.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.out_dir / ".config.yaml.tmp"
+            tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+            tmp.replace(self.out_dir / "config.yaml")
+        flag = _StopFlag()
+        flag.install()
+        bar = None
+        if env.is_main:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.total_steps, initial=self.step, desc="pretrain", unit="step",
+                       dynamic_ncols=True)
+        stopped = False
+        self.step_module.train()
+        window = _Window(env.device)
+        try:
+            while self.step < self.total_steps and not stopped:
+                epoch, in_epoch = divmod(self.step, self.steps_per_epoch)
+                if in_epoch == 0 and hasattr(self.objective, "on_epoch_start"):
+                    self.objective.on_epoch_start(epoch)
+                self.batches.set_epoch(epoch, start_step=in_epoch)
+                tick = time.perf_counter()
+                for raw in self.loader:
+                    got = time.perf_counter()
+                    batch = self._to_device(raw)
+                    outputs = self._train_step(batch)
+                    self.step += 1
+                    window.add(outputs, got - tick, cfg.sampling.batch_size)
+                    if self.step % cfg.train.log_every_steps == 0 or self.step == self.total_steps:
+                        self._log(window, epoch, bar)
+                        window = _Window(env.device)
+                    stopped = self._stop_agreed(flag)
+                    if stopped or self.step % cfg.train.checkpoint_every_steps == 0 \
+                            or self.step == self.total_steps:
+                        self.save_checkpoint()
+                    if bar is not None:
+                        bar.update(1)
+                    if stopped or self.step >= self.total_steps:
+                        break
+                    tick = time.perf_counter()
+        finally:
+            flag.uninstall()
+            if bar is not None:
+                bar.close()
+            self.logger.close()
+        if stopped:
+            if env.is_main:
+                logger.warning("stopped by signal at step %d; checkpoint %s; run the same command "
+                               "again to resume", self.step, self.ckpts.last)
+        elif env.is_main:
+            export_model(self.step_module.model, cfg, self.out_dir / "export")
+        return self.out_dir
+
+    def _log(self, window: "_Window", epoch: int, bar: Any) -> None:
+        record = window.summary(self.env)
+        record = {"step": self.step, "epoch": epoch, **record,
+                  "lr": self.optimizer.param_groups[0]["lr"]}
+        self.logger.log(record)
+        if bar is not None:
+            bar.set_postfix(loss=f"{record['loss']:.4f}", snip_s=f"{record['snippets_per_s']:.1f}",
+                            wait=f"{record['data_wait_fraction']:.0%}")
+
+
+class _Window:
+    """Losses and timings accumulated between two log records."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.start = time.perf_counter()
+        self.wait = 0.0
+        self.steps = 0
+        self.snippets = 0
+        self.sums: dict[str, torch.Tensor] = {}
+
+    def add(self, outputs: dict[str, Any], wait: float, snippets: int) -> None:
+        self.wait += wait
+        self.steps += 1
+        self.snippets += snippets
+        for key, value in outputs.items():
+            if torch.is_tensor(value) and value.numel() == 1:
+                v = value.detach().float().reshape(())
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                v = torch.tensor(float(value))
+            else:
+                continue
+            self.sums[key] = self.sums.get(key, 0.0) + v.to(self.device)  # no host sync
+
+    def summary(self, env: DistEnv) -> dict[str, float]:
+        keys = sorted(self.sums)
+        means = torch.stack([self.sums[k] for k in keys]).to(torch.float64) / max(1, self.steps)
+        means = all_reduce_mean(means.to(env.device)).cpu()  # mean over ranks
+        elapsed = max(time.perf_counter() - self.start, 1e-9)
+        out = {k: float(v) for k, v in zip(keys, means.tolist())}
+        out["snippets_per_s"] = self.snippets / elapsed
+        out["steps_per_s"] = self.steps / elapsed
+        out["data_wait_fraction"] = min(1.0, self.wait / elapsed)
+        return out
+
+
+def pretrain(cfg: Config, resume: "bool | str | Path" = True) -> Path:
+    """Pretrain per ``cfg`` and return ``cfg.train.out_dir`` (with ``export/`` when finished).
+
+    ``resume=True`` continues from ``out_dir/checkpoints/last.pt`` when it exists; a path resumes
+    from that checkpoint; ``False`` starts over (checkpoints of the same steps are overwritten).
+    Run under ``torchrun`` for several processes; the global batch stays ``sampling.batch_size``.
+    """
+    env = init_distributed(cfg.train.device)
+    try:
+        return Trainer(cfg, env, resume).fit()
+    finally:
+        cleanup_distributed()

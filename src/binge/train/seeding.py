@@ -1,0 +1,90 @@
+"""Determinism that survives DataLoader workers and resumption.
+
+Augmentation randomness must not depend on which worker process loads a sample, nor on how
+many samples that worker loaded before (a resumed run starts fresh workers in mid-epoch). So
+every sample gets its own seed, a pure function of ``(seed, epoch, step, position in the global
+batch)``, and is loaded with the global ``random``/``numpy``/``torch`` generators seeded from it;
+the caller's generator states are restored afterwards, so loading in the main process
+(``num_workers=0``) leaves the training process's RNG streams untouched.
+
+:class:`KeyedBatchSampler` wraps the hierarchical sampler and appends that seed to each
+``(title, snippet)`` pair; :class:`KeyedDataset` wraps the snippet dataset, seeds, and calls it
+with the plain ``(title, snippet)`` pair of the contract (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["sample_seed", "seed_everything", "KeyedBatchSampler", "KeyedDataset"]
+
+
+def sample_seed(seed: int, epoch: int, step: int, position: int) -> int:
+    """A 63-bit seed for one sample, from NumPy's SeedSequence hash of the four integers."""
+    words = np.random.SeedSequence([seed, epoch, step, position]).generate_state(2, np.uint32)
+    return (int(words[0]) << 31) ^ int(words[1])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python ``random``, NumPy's global generator and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class KeyedBatchSampler:
+    """Yields this rank's batches of ``(title, snippet, sample_seed)`` triples.
+
+    ``sampler`` is a :class:`binge.sampling.HierarchicalBatchSampler`; call :meth:`set_epoch`
+    (with ``start_step`` to resume) before iterating, as for the sampler itself.
+    """
+
+    def __init__(self, sampler: Any, seed: int) -> None:
+        self.sampler = sampler
+        self.seed = seed
+        self.epoch = 0
+        self.start_step = 0
+
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        self.sampler.set_epoch(epoch, start_step=start_step)
+        self.epoch, self.start_step = epoch, start_step
+
+    def __len__(self) -> int:
+        return len(self.sampler) - self.start_step
+
+    def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
+        per_rank = self.sampler.batch_size // self.sampler.world_size
+        offset = self.sampler.rank * per_rank
+        for step in range(self.start_step, len(self.sampler)):
+            pairs = self.sampler.batch(self.epoch, step)
+            yield [
+                (int(n), int(m), sample_seed(self.seed, self.epoch, step, offset + i))
+                for i, (n, m) in enumerate(pairs)
+            ]
+
+
+class KeyedDataset(Dataset):
+    """``ds[(n, m, seed)]`` = ``inner[(n, m)]`` drawn with the global generators seeded by ``seed``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getitem__(self, key: tuple[int, int, int]) -> Any:
+        n, m, seed = key
+        py_state, np_state = random.getstate(), np.random.get_state()
+        with torch.random.fork_rng(devices=[]):
+            seed_everything(seed)
+            try:
+                return self.inner[(n, m)]
+            finally:
+                random.setstate(py_state)
+                np.random.set_state(np_state)
