@@ -1,0 +1,48 @@
+"""Discrepancy measures of paper §3 (Eq. 2) and §4.2: how much easier negatives from other
+titles (S≠) are than negatives from the same title (S−), measured on a held-out split.
+
+>>> from binge.diagnostics import kl_divergence
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> round(kl_divergence(rng.normal(0, 1, 20000), rng.normal(0, 1, 20000)), 1)
+0.0
+
+Modules: :mod:`.kl` (estimators), :mod:`.pairs` (snippet selection, S+/S−/S≠),
+:mod:`.embed` (batched embedding + cache), :mod:`.measures` (similarities, KLs, bootstrap),
+:mod:`.discrepancy` (the ``measure`` hook, one checkpoint → JSON + PNG), :mod:`.runs`
+(curves over a run's checkpoints, runs compared), :mod:`.plots`, :mod:`.cli`
+(``binge discrepancy``).
+"""
+
+from binge.diagnostics.kl import kl_divergence
+from binge.diagnostics.measures import (
+    KL_TERMS,
+    PairSimilarities,
+    SimilaritySpec,
+    discrepancy_measures,
+    pair_similarities,
+)
+from binge.diagnostics.pairs import PAIR_SETS, PairSet, SnippetSelection, sample_pairs, select_snippets
+
+
+def measure(model, dataset, cfg, progress: bool = False) -> dict:
+    """See :func:`binge.diagnostics.discrepancy.measure` (imported lazily: it needs torch)."""
+    from binge.diagnostics.discrepancy import measure as _measure
+
+    return _measure(model, dataset, cfg, progress=progress)
+
+
+__all__ = [
+    "kl_divergence",
+    "measure",
+    "KL_TERMS",
+    "PAIR_SETS",
+    "PairSet",
+    "PairSimilarities",
+    "SimilaritySpec",
+    "SnippetSelection",
+    "discrepancy_measures",
+    "pair_similarities",
+    "sample_pairs",
+    "select_snippets",
+]
