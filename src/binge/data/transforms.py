@@ -1,0 +1,105 @@
+"""Snippet transforms: the paper's pretraining augmentation (§4.1) and device-side
+normalisation.
+
+* video: random ``crop_size``² crop of the short-side frames (158 of 190 in the paper),
+  centre crop when not augmenting; optional colour jitter of strength σ (Table 2):
+  brightness, contrast and saturation factors each uniform in ``[max(0, 1−σ), 1+σ]``,
+  one draw per snippet, applied in that order to all of its frames;
+* audio: random dropout of up to 25 % of either the time or the frequency axis of the
+  log-mel (one contiguous band, axis chosen with probability ½), filled with the
+  snippet's mean log-mel value (as SpecAugment does);
+* :func:`video_to_float`: (B, T, H, W, 3) uint8 → (B, 3, T, H, W) float32 normalised with
+  the Kinetics mean/std, run on the device after the uint8 host→device copy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torchvision.transforms.v2 import functional as TF
+
+__all__ = [
+    "KINETICS_MEAN",
+    "KINETICS_STD",
+    "crop_box",
+    "crop_video",
+    "color_jitter",
+    "mask_audio",
+    "video_to_float",
+]
+
+KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
+KINETICS_STD = (0.22803, 0.22145, 0.216989)
+
+
+def crop_box(height: int, width: int, size: int, rng: np.random.Generator | None) -> tuple[int, int]:
+    """Top-left corner of a ``size``² crop: uniform if ``rng`` is given, else centred."""
+    if size > height or size > width:
+        raise ValueError(f"crop {size}x{size} does not fit frames of {height}x{width}; "
+                         "lower augment.crop_size or prepare with a larger data.short_side")
+    if rng is None:
+        return (height - size) // 2, (width - size) // 2
+    return int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
+
+
+def crop_video(video: np.ndarray, size: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Crop (T, H, W, 3) frames to (T, size, size, 3): random with ``rng``, else centre."""
+    top, left = crop_box(video.shape[1], video.shape[2], size, rng)
+    return video[:, top:top + size, left:left + size]
+
+
+def color_jitter(video: torch.Tensor, sigma: float, rng: np.random.Generator) -> torch.Tensor:
+    """Colour jitter of strength σ on (T, H, W, 3) uint8 frames, one draw per snippet.
+
+    Brightness, contrast, saturation ~ U[max(0, 1−σ), 1+σ] (paper Table 2), applied in that
+    order with torchvision's functional ops; returns uint8 (T, H, W, 3).
+    """
+    if sigma <= 0:
+        return video
+    lo, hi = max(0.0, 1.0 - sigma), 1.0 + sigma
+    b, c, s = (float(rng.uniform(lo, hi)) for _ in range(3))
+    x = video.permute(0, 3, 1, 2)  # (T, 3, H, W)
+    x = TF.adjust_brightness(x, b)
+    x = TF.adjust_contrast(x, c)
+    x = TF.adjust_saturation(x, s)
+    return x.permute(0, 2, 3, 1).contiguous()
+
+
+def mask_audio(logmel: np.ndarray, max_fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Drop a random band of up to ``max_fraction`` of the time or the frequency axis.
+
+    Args:
+        logmel: (P, Q) log-mel (P mel bins, Q frames); modified in a copy.
+    Returns:
+        (P, Q) with the band set to the snippet's mean value.
+    """
+    out = np.array(logmel, dtype=np.float32, copy=True)
+    axis = int(rng.integers(0, 2))  # 0: frequency, 1: time
+    size = out.shape[axis]
+    width = int(rng.integers(0, int(max_fraction * size) + 1))
+    if width == 0:
+        return out
+    start = int(rng.integers(0, size - width + 1))
+    fill = float(out.mean())
+    if axis == 0:
+        out[start:start + width, :] = fill
+    else:
+        out[:, start:start + width] = fill
+    return out
+
+
+def video_to_float(video: torch.Tensor) -> torch.Tensor:
+    """(B, T, H, W, 3) uint8 → (B, 3, T, H, W) float32 in Kinetics-normalised units.
+
+    ``x / 255`` then ``(x − mean) / std`` per channel. A single (T, H, W, 3) snippet gives
+    (3, T, H, W). Runs on whatever device ``video`` is on.
+    """
+    if video.dtype != torch.uint8:
+        raise TypeError(f"video_to_float expects uint8 frames, got {video.dtype}")
+    if video.ndim not in (4, 5) or video.shape[-1] != 3:
+        raise ValueError(f"expected (B, T, H, W, 3) or (T, H, W, 3), got {tuple(video.shape)}")
+    x = video.to(torch.float32).div_(255.0)
+    mean = torch.tensor(KINETICS_MEAN, device=x.device, dtype=x.dtype)
+    std = torch.tensor(KINETICS_STD, device=x.device, dtype=x.dtype)
+    x = (x - mean) / std
+    return x.movedim(-1, -4).contiguous()  # channels before T
