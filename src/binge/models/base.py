@@ -1,0 +1,99 @@
+"""The uniform encoder API shared by every video and audio backbone.
+
+An encoder maps one modality to a feature map and a pooled vector (paper §3: f maps video to
+R^{d_f}, g maps log-mel audio to R^{d_g}):
+
+- ``forward_features(x)``: the last feature map, before pooling — (B, C, T', H', W') for
+  video, (B, C, F', T') for audio;
+- ``forward(x)``: that map globally average-pooled, (B, C);
+- ``num_features``: C;
+- ``input_spec``: an :class:`InputSpec` describing the input the model is configured for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Optional
+
+import torch
+from torch import nn
+
+__all__ = ["InputSpec", "Encoder", "KINETICS_MEAN", "KINETICS_STD", "init_weights"]
+
+#: Per-channel RGB mean and std of Kinetics-400 on [0, 1] pixels, as used by torchvision's
+#: video models (and by ``binge.data.transforms.video_to_float``).
+KINETICS_MEAN: tuple[float, float, float] = (0.43216, 0.394666, 0.37645)
+KINETICS_STD: tuple[float, float, float] = (0.22803, 0.22145, 0.216989)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The input an encoder is configured for (all models are fully convolutional and
+    globally pooled, so other sizes also run; these are the sizes of the config it ships for).
+
+    Video: ``(channels, frames, size, size)`` = (3, T, H, W), normalised with ``mean``/``std``
+    per channel after scaling to [0, 1]. Audio: ``(channels, mel_bins, frames)`` = (1, P, Q),
+    a log-mel image with P mel filters and Q STFT frames (paper §3 notation).
+    """
+
+    modality: Literal["video", "audio"]
+    channels: int
+    frames: int
+    size: Optional[int] = None  # video: crop side H = W
+    mel_bins: Optional[int] = None  # audio: P
+    mean: Optional[tuple[float, ...]] = None  # video only
+    std: Optional[tuple[float, ...]] = None  # video only
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The per-sample input shape: (3, T, H, W) for video, (1, P, Q) for audio."""
+        if self.modality == "video":
+            assert self.size is not None
+            return (self.channels, self.frames, self.size, self.size)
+        assert self.mel_bins is not None
+        return (self.channels, self.mel_bins, self.frames)
+
+    @property
+    def feature_dims(self) -> int:
+        """Number of non-channel axes of the feature map: 3 (T', H', W') or 2 (F', T')."""
+        return 3 if self.modality == "video" else 2
+
+
+class Encoder(nn.Module):
+    """Base class: subclasses set ``num_features``/``input_spec`` and implement
+    ``forward_features``; ``forward`` global-average-pools it to (B, C)."""
+
+    num_features: int
+    input_spec: InputSpec
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C_in, ...) → (B, num_features), the spatio-temporal mean of the last map."""
+        return self.forward_features(x).flatten(2).mean(dim=2)
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise a ValueError naming the expected layout if ``x`` cannot be this input."""
+        spec = self.input_spec
+        ndim = 2 + len(spec.shape) - 1
+        if x.ndim != ndim or x.shape[1] != spec.channels:
+            layout = "(B, 3, T, H, W)" if spec.modality == "video" else "(B, 1, P, Q)"
+            raise ValueError(
+                f"{type(self).__name__} expects {spec.modality} input {layout} with "
+                f"{spec.channels} channel(s); got a tensor of shape {tuple(x.shape)}"
+            )
+
+
+def init_weights(module: nn.Module) -> None:
+    """torchvision's ResNet / VideoResNet initialisation, applied to every sub-module:
+    convolutions ``kaiming_normal_(mode="fan_out", nonlinearity="relu")`` with zero bias,
+    BatchNorm weight 1 and bias 0 (He et al. 2015)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
