@@ -1,8 +1,5 @@
-"""Process-group setup for ``torchrun`` (DDP), and batch-norm synchronised across ranks.
-
-One code path for one CPU process, one GPU, or many GPUs on many nodes: ``torchrun`` sets
-``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (and ``MASTER_ADDR``/``MASTER_PORT``); without them the
-run is a single process. The backend is NCCL on CUDA and gloo on CPU.
+"""What the trainer adds to :mod:`binge.distributed` (process groups, gathers, seeds live there):
+batch-norm synchronised across ranks, and gathering plain objects (RNG states) for checkpoints.
 
 Synchronised batch-norm. With a per-rank BatchNorm each rank normalises with the statistics of
 its own B/world_size snippets; under hierarchical sampling (paper §3) those come from only
@@ -16,88 +13,24 @@ implementation refuses to run.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 
+from binge.distributed import is_distributed
+
 __all__ = [
-    "DistEnv",
-    "init_distributed",
-    "cleanup_distributed",
-    "all_reduce_mean",
     "all_gather_object",
     "GlobalBatchNorm",
     "convert_sync_batchnorm",
 ]
 
 
-@dataclass(frozen=True)
-class DistEnv:
-    """Where this process sits: rank among world_size, local rank on its node, device."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-
-def _pick_device(preference: str, local_rank: int) -> torch.device:
-    if preference == "cpu":
-        return torch.device("cpu")
-    if preference in ("cuda", "auto") and torch.cuda.is_available():
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    if preference == "cuda":
-        raise RuntimeError("train.device=cuda but no CUDA device is visible; use train.device=cpu")
-    return torch.device("cpu")
-
-
-def init_distributed(device: str = "auto") -> DistEnv:
-    """Read torchrun's environment, pick the device and join the process group if world_size > 1."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    dev = _pick_device(device, local_rank)
-    if dev.type == "cuda":
-        torch.cuda.set_device(dev)
-    if world_size > 1 and not dist.is_initialized():
-        backend = "nccl" if dev.type == "cuda" else "gloo"
-        kwargs: dict[str, Any] = {"backend": backend, "init_method": "env://"}
-        if dev.type == "cuda":
-            kwargs["device_id"] = dev
-        dist.init_process_group(**kwargs)
-    return DistEnv(rank=rank, world_size=world_size, local_rank=local_rank, device=dev)
-
-
-def cleanup_distributed() -> None:
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-
-
-def all_reduce_mean(values: torch.Tensor) -> torch.Tensor:
-    """Mean over ranks of a tensor (no gradient); identity in a single process."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return values
-    out = values.detach().clone()
-    dist.all_reduce(out)
-    return out / dist.get_world_size()
-
-
 def all_gather_object(obj: Any) -> list[Any]:
     """Every rank's ``obj`` in rank order; ``[obj]`` in a single process."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    if not is_distributed() or dist.get_world_size() == 1:
         return [obj]
     out: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
@@ -136,7 +69,7 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
             raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        synced = self.training and dist.is_available() and dist.is_initialized()
+        synced = self.training and is_distributed()
         if not synced or dist.get_world_size() == 1:
             return super().forward(x)
         dims = [0] + list(range(2, x.dim()))

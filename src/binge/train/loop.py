@@ -25,18 +25,12 @@ from torch.utils.data import DataLoader
 
 from binge.config import Config, ConfigError, to_dict
 from binge.train.checkpoint import CheckpointManager, capture_rng_state, load_checkpoint, restore_rng_state
-from binge.train.distributed import (
-    DistEnv,
-    all_gather_object,
-    all_reduce_mean,
-    cleanup_distributed,
-    convert_sync_batchnorm,
-    init_distributed,
-)
+from binge.distributed import DistInfo, all_reduce_mean, cleanup_distributed, init_distributed, seed_everything
+from binge.train.distributed import all_gather_object, convert_sync_batchnorm
 from binge.train.export import export_model
 from binge.train.metrics import MetricsLogger
 from binge.train.schedule import WarmupCosineSchedule
-from binge.train.seeding import KeyedBatchSampler, KeyedDataset, seed_everything
+from binge.train.seeding import KeyedBatchSampler, KeyedDataset
 
 __all__ = ["pretrain", "TrainStep", "build_optimizer", "resolve_num_workers"]
 
@@ -127,9 +121,10 @@ class _StopFlag:
 class Trainer:
     """Builds everything from a :class:`~binge.config.Config` and runs the steps."""
 
-    def __init__(self, cfg: Config, env: DistEnv, resume: "bool | str | Path" = True) -> None:
+    def __init__(self, cfg: Config, env: DistInfo, resume: "bool | str | Path" = True) -> None:
         self.cfg = cfg
         self.env = env
+        self.is_main = env.rank == 0
         self.out_dir = Path(cfg.train.out_dir)
         self.ckpts = CheckpointManager(self.out_dir / "checkpoints", cfg.train.keep_checkpoints)
         if cfg.train.deterministic:
@@ -137,11 +132,11 @@ class Trainer:
         seed_everything(cfg.train.seed)  # same model init on every rank
         self._build_data()
         self._build_model()
-        seed_everything(cfg.train.seed + 1_000_003 * env.rank)  # per-rank streams from here on
+        seed_everything(cfg.train.seed, rank=env.rank)  # per-rank streams from here on
         self.step = 0
         self._maybe_resume(resume)
-        self.logger = MetricsLogger(self.out_dir, enabled=env.is_main)
-        if env.is_main:
+        self.logger = MetricsLogger(self.out_dir, enabled=self.is_main)
+        if self.is_main:
             self.logger.truncate_after(self.step)
 
     # ------------------------------------------------------------------ construction
@@ -183,14 +178,14 @@ class Trainer:
 
         cfg, env = self.cfg, self.env
         model = build_av_model(cfg.model)
-        if env.distributed and cfg.model.sync_batchnorm:
+        if env.world_size > 1 and cfg.model.sync_batchnorm:
             model = convert_sync_batchnorm(model, env.device)
         model.to(env.device)
         objective = build_objective(cfg, model, self.num_instances).to(env.device)
         self.model = model
         self.objective = objective
         self.step_module = TrainStep(model, objective)
-        if env.distributed:
+        if env.world_size > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             self.wrapped: nn.Module = DDP(
@@ -236,13 +231,13 @@ class Trainer:
                 "same (they follow from seed, epoch and step) but per-rank RNG streams restart",
                 self.env.world_size, len(rngs),
             )
-        if self.env.is_main:
+        if self.is_main:
             logger.info("resumed from %s at step %d", path, self.step)
 
     def save_checkpoint(self) -> Optional[Path]:
         """Every rank's RNG state goes to rank 0, which writes the checkpoint atomically."""
         rngs = all_gather_object(capture_rng_state())
-        if not self.env.is_main:
+        if not self.is_main:
             return None
         state = {
             "model": self.step_module.model.state_dict(),
@@ -300,7 +295,7 @@ class Trainer:
 
     def _stop_agreed(self, flag: _StopFlag) -> bool:
         """Every rank stops at the same step if any rank got SIGTERM."""
-        if not self.env.distributed:
+        if self.env.world_size == 1:
             return flag.stop
         t = torch.tensor([1.0 if flag.stop else 0.0], device=self.env.device)
         torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
@@ -308,7 +303,7 @@ class Trainer:
 
     def fit(self) -> Path:
         cfg, env = self.cfg, self.env
-        if env.is_main:
+        if self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             tmp = self.out_dir / ".config.yaml.tmp"
             tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
@@ -316,7 +311,7 @@ class Trainer:
         flag = _StopFlag()
         flag.install()
         bar = None
-        if env.is_main:
+        if self.is_main:
             from tqdm import tqdm
 
             bar = tqdm(total=self.total_steps, initial=self.step, desc="pretrain", unit="step",
@@ -355,10 +350,10 @@ class Trainer:
                 bar.close()
             self.logger.close()
         if stopped:
-            if env.is_main:
+            if self.is_main:
                 logger.warning("stopped by signal at step %d; checkpoint %s; run the same command "
                                "again to resume", self.step, self.ckpts.last)
-        elif env.is_main:
+        elif self.is_main:
             export_model(self.step_module.model, cfg, self.out_dir / "export")
         return self.out_dir
 
@@ -396,7 +391,7 @@ class _Window:
                 continue
             self.sums[key] = self.sums.get(key, 0.0) + v.to(self.device)  # no host sync
 
-    def summary(self, env: DistEnv) -> dict[str, float]:
+    def summary(self, env: DistInfo) -> dict[str, float]:
         keys = sorted(self.sums)
         means = torch.stack([self.sums[k] for k in keys]).to(torch.float64) / max(1, self.steps)
         means = all_reduce_mean(means.to(env.device)).cpu()  # mean over ranks
@@ -415,7 +410,7 @@ def pretrain(cfg: Config, resume: "bool | str | Path" = True) -> Path:
     from that checkpoint; ``False`` starts over (checkpoints of the same steps are overwritten).
     Run under ``torchrun`` for several processes; the global batch stays ``sampling.batch_size``.
     """
-    env = init_distributed(cfg.train.device)
+    env = init_distributed(device=cfg.train.device)
     try:
         return Trainer(cfg, env, resume).fit()
     finally:

@@ -22,20 +22,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["sample_seed", "seed_everything", "KeyedBatchSampler", "KeyedDataset"]
+from binge.distributed import derive_seed, seed_everything
+
+__all__ = ["sample_seed", "KeyedBatchSampler", "KeyedDataset"]
 
 
 def sample_seed(seed: int, epoch: int, step: int, position: int) -> int:
-    """A 63-bit seed for one sample, from NumPy's SeedSequence hash of the four integers."""
-    words = np.random.SeedSequence([seed, epoch, step, position]).generate_state(2, np.uint32)
-    return (int(words[0]) << 31) ^ int(words[1])
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python ``random``, NumPy's global generator and torch (CPU and CUDA)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    """A 32-bit seed for one sample: NumPy's SeedSequence hash of the four integers."""
+    return derive_seed(seed, epoch, step, position)
 
 
 class KeyedBatchSampler:
