@@ -96,7 +96,12 @@ class AugmentConfig:
 
 @dataclass
 class SamplingConfig:
-    """Hierarchical sampling (paper §3): B/k titles × k snippets inside a window of w."""
+    """Hierarchical sampling (paper §3): B/k titles × k snippets inside a window of w.
+
+    ``k = 1`` with ``title_weighting="length"`` is the paper's i.i.d. baseline (every snippet
+    of ∪X_n equally likely); see ``binge.sampling.HierarchicalBatchSampler`` and
+    docs/sampling.md.
+    """
 
     batch_size: int = 512  # the GLOBAL batch B over all ranks
     k: int = 1
@@ -105,6 +110,7 @@ class SamplingConfig:
     unit: Literal["title", "show"] = "title"  # "show": a show's episodes stitched (fn. 5)
     short_titles: Literal["skip", "shrink_window"] = "skip"  # titles with M_n < k (or < w)
     steps_per_epoch: Optional[int] = None  # None: (sum of M_n) // B
+    distinct_titles: Optional[bool] = None  # B/k distinct units per batch; None: k > 1
 
 
 @dataclass

@@ -1,0 +1,405 @@
+"""Hierarchical batch sampling over long-form content (paper §3, "Sampling Policy").
+
+The paper draws a title ``n ~ U(1, N)``, then a set ``𝓜_n ⊂ [1..M_n]`` of ``k`` *distinct*
+snippets with ``k ≤ max(𝓜_n) − min(𝓜_n) + 1 ≤ w ≤ M_n``, and repeats this for ``B/k``
+distinct titles. ``w = M_n`` (``window=None``) imposes no temporal constraint; ``w = k``
+makes the ``k`` snippets adjacent. ``k = 1`` is the paper's baseline, "the default sampling
+policy": snippets i.i.d. over ``∪X_n``.
+
+Every batch is a pure function of ``(seed, epoch, step)``: it is drawn with its own
+``numpy.random.Generator(Philox(SeedSequence([seed, epoch, step])))``. There is no saved
+plan, so resuming at any step and splitting a batch across ranks cost nothing, and memory is
+``O(N)`` (a few arrays of one number per title), never ``O(ΣM_n)``.
+
+See ``docs/sampling.md`` for the policy on short titles, the meaning of an epoch and the
+relation between ``k = 1`` and title-uniform sampling.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING, Literal, Optional
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from binge.config import SamplingConfig
+
+__all__ = ["HierarchicalBatchSampler", "build_sampler", "floyd_sample"]
+
+logger = logging.getLogger(__name__)
+
+#: draws allowed per group when units are drawn with replacement before giving up
+#: (only reachable when a batch nearly exhausts the corpus).
+_MAX_DRAWS_PER_GROUP = 1000
+
+TitleWeighting = Literal["uniform", "length"]
+ShortTitlePolicy = Literal["skip", "shrink_window"]
+
+
+def floyd_sample(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """``k`` distinct integers drawn uniformly from ``range(n)`` in ``O(k)`` time and memory.
+
+    Robert Floyd's algorithm: every ``k``-subset is equally likely. The result is returned in
+    the order of insertion, which is *not* a uniform random order; callers sort or shuffle.
+    """
+    if not 0 <= k <= n:
+        raise ValueError(f"cannot draw {k} distinct values from range({n})")
+    chosen: dict[int, None] = {}  # insertion-ordered set
+    for j in range(n - k, n):
+        t = int(rng.integers(0, j + 1))
+        chosen[j if t in chosen else t] = None
+    return np.fromiter(chosen, dtype=np.int64, count=k)
+
+
+class HierarchicalBatchSampler:
+    """Batches of ``(title_index, snippet_index)`` pairs, drawn hierarchically (paper §3).
+
+    Each global batch holds ``B/k`` groups of ``k`` distinct snippets; the snippets of one
+    group come from one sampling unit and lie inside a window of ``w`` consecutive snippets
+    (``k ≤ max − min + 1 ≤ w``). Rank ``r`` of ``world_size`` yields the ``r``-th contiguous
+    slice of ``B / world_size`` pairs, so the ranks' lists concatenated in rank order equal the
+    list that ``world_size=1`` yields for the same seed, epoch and step.
+
+    **Title weighting.** ``"uniform"`` draws units ``n ~ U(1, N)`` as in the paper;
+    ``"length"`` draws them with probability ``∝ M_n``. With ``k = 1`` the two differ exactly
+    in the snippet distribution: ``"length"`` makes every snippet of ``∪X_n`` equally likely
+    (``1/ΣM_n``), i.e. the paper's i.i.d. baseline, whereas ``"uniform"`` gives a snippet of
+    title ``n`` probability ``1/(N·M_n)``, over-sampling short titles. For ``k > 1`` with
+    ``w = M_n`` the same holds per snippet; the shipped configs use ``k = 1`` + ``"length"`` for
+    the baseline and ``"uniform"`` for the hierarchical rows, as the paper writes ``U(1, N)``.
+
+    **Distinct titles.** With ``distinct_titles=True`` every batch holds ``B/k`` *distinct*
+    units, so that the negatives ``𝓝_i`` of Eq. 1 contain exactly ``2k − 2`` pairs from the
+    title of ``x_i``. ``None`` (default) means ``k > 1``: for ``k = 1`` units are drawn with
+    replacement (only the ``(title, snippet)`` pairs of a batch are distinct), which is the
+    paper's i.i.d. baseline, where two snippets of one title meet in a batch with the
+    "negligible" probability the paper discusses.
+
+    **Sampling unit.** By default a unit is a title. With ``groups`` (one hashable id per title,
+    e.g. the show) the titles of a group are stitched, in index order, into one long unit
+    (paper footnote 5); a snippet index of the stitched unit is mapped back to the real
+    ``(title, snippet)`` pair, so the dataset only ever sees real titles. A window may then
+    straddle two consecutive episodes.
+
+    **Short units.** A unit with ``M < k`` cannot give ``k`` distinct snippets and is always
+    excluded. With a window ``w``, ``short_titles="skip"`` also excludes units with ``M < w``
+    (so ``w ≤ M_n`` holds as written in the paper), while ``"shrink_window"`` keeps them and
+    uses ``min(w, M)`` as their window. Exclusions are counted in the log (``logging`` INFO),
+    and a ``ValueError`` is raised if too few units remain to fill a batch.
+
+    **Within a unit.** A window start ``s ~ U{0, …, M − w}`` is drawn, then ``k`` distinct
+    offsets uniformly from ``[0, w)`` (Floyd's algorithm), returned in ascending order. With
+    ``w = M`` every ``k``-subset is equally likely; with ``w < M`` snippets within ``w − 1``
+    of a unit's ends are drawn less often than central ones.
+
+    **Epoch.** Batches are drawn independently (units are sampled with replacement *across*
+    batches), so an epoch is a number of steps, not a pass without replacement:
+    ``steps_per_epoch`` if given, else ``ΣM_n // B`` over the eligible units — as many snippets
+    as the corpus holds. Call :meth:`set_epoch` before each epoch (as with
+    ``DistributedSampler``); ``set_epoch(e, start_step=s)`` resumes exactly at step ``s``.
+
+    Args:
+        snippets_per_title: ``M_n`` for each title ``n`` (the dataset's ``num_snippets``).
+        batch_size: the **global** batch ``B`` over all ranks; a multiple of ``k`` and of
+            ``world_size``.
+        k: snippets per unit (paper ``k``).
+        window: the window ``w`` (``k ≤ w``); ``None`` means ``w = M_n``.
+        seed: base seed; batch ``(epoch, step)`` depends only on ``(seed, epoch, step)``.
+        rank, world_size: this process's slice of every global batch.
+        title_weighting: ``"uniform"`` or ``"length"`` (see above).
+        groups: optional group id per title; if given, units are groups (shows).
+        short_titles: ``"skip"`` or ``"shrink_window"`` (see above).
+        steps_per_epoch: overrides ``ΣM_n // B``.
+        distinct_titles: whether the ``B/k`` units of a batch are distinct (``None``: ``k > 1``).
+
+    Example:
+        >>> s = HierarchicalBatchSampler([10, 20, 30, 40], batch_size=4, k=2, window=3)
+        >>> batch = next(iter(s))
+        >>> len(batch), len({t for t, _ in batch})
+        (4, 2)
+    """
+
+    def __init__(
+        self,
+        snippets_per_title: Sequence[int],
+        batch_size: int,
+        k: int,
+        window: Optional[int] = None,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        title_weighting: TitleWeighting = "uniform",
+        *,
+        groups: Optional[Sequence[Hashable]] = None,
+        short_titles: ShortTitlePolicy = "skip",
+        steps_per_epoch: Optional[int] = None,
+        distinct_titles: Optional[bool] = None,
+    ) -> None:
+        lengths = np.asarray(snippets_per_title, dtype=np.int64).reshape(-1)
+        self._check_args(lengths, batch_size, k, window, seed, rank, world_size,
+                         title_weighting, short_titles, steps_per_epoch)
+        self.batch_size = int(batch_size)
+        self.k = int(k)
+        self.window = None if window is None else int(window)
+        self.seed = int(seed)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.title_weighting = title_weighting
+        self.short_titles = short_titles
+        self.distinct_titles = (self.k > 1) if distinct_titles is None else bool(distinct_titles)
+        self.num_titles = int(lengths.size)
+        self.unit_kind = "title" if groups is None else "show"
+        self._build_units(lengths, groups)
+        self._select_eligible()
+        self.steps_per_epoch = (
+            int(steps_per_epoch) if steps_per_epoch is not None
+            else int(self._unit_len[self._eligible].sum()) // self.batch_size
+        )
+        if self.steps_per_epoch < 1:
+            raise ValueError(
+                f"the eligible units hold {int(self._unit_len[self._eligible].sum())} snippets, "
+                f"fewer than one batch of {self.batch_size}: lower sampling.batch_size or set "
+                "sampling.steps_per_epoch"
+            )
+        self.epoch = 0
+        self.start_step = 0
+
+    # ------------------------------------------------------------------ construction
+    @staticmethod
+    def _check_args(lengths, batch_size, k, window, seed, rank, world_size,
+                    title_weighting, short_titles, steps_per_epoch) -> None:
+        if lengths.size == 0:
+            raise ValueError("snippets_per_title is empty: the corpus has no titles")
+        if (lengths < 0).any():
+            raise ValueError("snippets_per_title holds a negative count")
+        if k < 1:
+            raise ValueError(f"k must be ≥ 1, got {k}")
+        if batch_size < 1 or batch_size % k:
+            raise ValueError(f"batch_size {batch_size} must be a positive multiple of k={k}")
+        if world_size < 1 or batch_size % world_size:
+            raise ValueError(
+                f"batch_size {batch_size} (the global batch) must be divisible by "
+                f"world_size={world_size}"
+            )
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is outside [0, {world_size})")
+        if window is not None and window < k:
+            raise ValueError(f"window w={window} must be ≥ k={k} (paper: k ≤ w ≤ M_n)")
+        if seed < 0:
+            raise ValueError(f"seed must be ≥ 0, got {seed}")
+        if title_weighting not in ("uniform", "length"):
+            raise ValueError(f"title_weighting {title_weighting!r} is not 'uniform' or 'length'")
+        if short_titles not in ("skip", "shrink_window"):
+            raise ValueError(f"short_titles {short_titles!r} is not 'skip' or 'shrink_window'")
+        if steps_per_epoch is not None and steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be ≥ 1, got {steps_per_epoch}")
+
+    def _build_units(self, lengths: np.ndarray, groups: Optional[Sequence[Hashable]]) -> None:
+        """Units (titles or stitched groups) as flat O(N) arrays.
+
+        ``_unit_titles[_unit_ptr[u]:_unit_ptr[u+1]]`` are unit ``u``'s titles in order and
+        ``_title_start`` the offset of each of them inside the stitched unit.
+        """
+        if groups is None:
+            self._unit_titles = np.arange(lengths.size, dtype=np.int64)
+            self._unit_ptr = np.arange(lengths.size + 1, dtype=np.int64)
+            self._title_start = np.zeros(lengths.size, dtype=np.int64)
+            self._unit_len = lengths.copy()
+            self.unit_ids: list[Hashable] = list(range(lengths.size))
+            return
+        if len(groups) != lengths.size:
+            raise ValueError(
+                f"groups has {len(groups)} entries but snippets_per_title has {lengths.size}"
+            )
+        first: dict[Hashable, int] = {}
+        codes = np.fromiter((first.setdefault(g, len(first)) for g in groups),
+                            dtype=np.int64, count=lengths.size)
+        order = np.argsort(codes, kind="stable")  # titles grouped, index order inside
+        counts = np.bincount(codes, minlength=len(first))
+        self._unit_titles = order
+        self._unit_ptr = np.concatenate([[0], np.cumsum(counts)])
+        ordered_len = lengths[order]
+        cum = np.cumsum(ordered_len) - ordered_len  # global start of each ordered title
+        self._title_start = cum - np.repeat(cum[self._unit_ptr[:-1]], counts)
+        self._unit_len = np.add.reduceat(ordered_len, self._unit_ptr[:-1])
+        self.unit_ids = list(first)
+
+    def _select_eligible(self) -> None:
+        """Apply the short-unit policy; log the exclusions; fail if a batch cannot be filled."""
+        lengths = self._unit_len
+        need = self.k if (self.window is None or self.short_titles == "shrink_window") \
+            else self.window
+        eligible = lengths >= need
+        excluded = int((~eligible).sum())
+        unit = self.unit_kind
+        if excluded:
+            logger.info(
+                "sampling: excluded %d of %d %ss with fewer than %d snippets "
+                "(k=%d, window=%s, short_titles=%s)",
+                excluded, lengths.size, unit, need, self.k, self.window, self.short_titles,
+            )
+        self.num_excluded = excluded
+        self._eligible = np.flatnonzero(eligible)
+        groups_per_batch = self.batch_size // self.k
+        total = int(lengths[self._eligible].sum())
+        if self.distinct_titles and self._eligible.size < groups_per_batch:
+            raise ValueError(
+                f"only {self._eligible.size} {unit}s have ≥ {need} snippets, but a batch "
+                f"needs B/k = {groups_per_batch} distinct ones: lower batch_size, raise k, "
+                "lower the window, or use short_titles=shrink_window"
+            )
+        if total < self.batch_size:
+            raise ValueError(
+                f"the eligible {unit}s hold {total} snippets, fewer than batch_size "
+                f"{self.batch_size}"
+            )
+        weights = lengths[self._eligible].astype(np.float64)
+        self._cum_weight = np.cumsum(weights)  # O(N) floats, for "length" draws
+
+    # ------------------------------------------------------------------ public API
+    def __len__(self) -> int:
+        """Steps per epoch (the same on every rank)."""
+        return self.steps_per_epoch
+
+    @property
+    def num_units(self) -> int:
+        """Number of sampling units that can be drawn (after the short-unit policy)."""
+        return int(self._eligible.size)
+
+    def set_epoch(self, epoch: int, start_step: int = 0) -> None:
+        """Select the epoch that ``__iter__`` yields, starting at ``start_step`` (resume)."""
+        if epoch < 0 or not 0 <= start_step <= self.steps_per_epoch:
+            raise ValueError(
+                f"epoch {epoch} / start_step {start_step} out of range "
+                f"(steps per epoch: {self.steps_per_epoch})"
+            )
+        self.epoch = int(epoch)
+        self.start_step = int(start_step)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for step in range(self.start_step, self.steps_per_epoch):
+            yield self.batch(self.epoch, step)
+
+    def state_dict(self) -> dict[str, int]:
+        """Position to resume from (the batches themselves need no saving)."""
+        return {"seed": self.seed, "epoch": self.epoch, "start_step": self.start_step}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        if int(state["seed"]) != self.seed:
+            raise ValueError(f"sampler state has seed {state['seed']}, this sampler {self.seed}")
+        self.set_epoch(int(state["epoch"]), int(state["start_step"]))
+
+    def batch(self, epoch: int, step: int) -> list[tuple[int, int]]:
+        """This rank's slice of global batch ``(epoch, step)``: ``B / world_size`` pairs."""
+        per_rank = self.batch_size // self.world_size
+        full = self.global_batch(epoch, step)
+        return full[self.rank * per_rank:(self.rank + 1) * per_rank]
+
+    def global_batch(self, epoch: int, step: int) -> list[tuple[int, int]]:
+        """All ``B`` pairs of batch ``(epoch, step)``, a pure function of ``(seed, epoch, step)``.
+
+        Pairs are grouped: pairs ``[j·k, (j+1)·k)`` come from one unit.
+        """
+        rng = np.random.Generator(np.random.Philox(np.random.SeedSequence(
+            [self.seed, int(epoch), int(step)])))
+        groups_per_batch = self.batch_size // self.k
+        if self.distinct_titles:
+            units = self._draw_distinct_units(rng, groups_per_batch)
+            pairs = [p for u in units for p in self._draw_group(rng, int(u))]
+        else:
+            pairs = self._draw_groups_with_replacement(rng, groups_per_batch)
+        return pairs
+
+    # ------------------------------------------------------------------ drawing
+    def _draw_distinct_units(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """``count`` distinct eligible units, uniformly or ∝ length, in random order."""
+        n = self._eligible.size
+        if self.title_weighting == "uniform":
+            picks = floyd_sample(rng, n, count)
+            rng.shuffle(picks)
+        else:
+            # Efraimidis–Spirakis: the `count` smallest Exp(1)/w_i keys are a draw of `count`
+            # items without replacement with probabilities ∝ w_i (successive sampling).
+            weights = np.diff(self._cum_weight, prepend=0.0)
+            keys = rng.exponential(size=n) / weights
+            picks = np.argpartition(keys, count - 1)[:count] if count < n else np.arange(n)
+            picks = picks[np.argsort(keys[picks], kind="stable")]
+        return self._eligible[picks]
+
+    def _draw_unit(self, rng: np.random.Generator) -> int:
+        """One eligible unit, with replacement."""
+        if self.title_weighting == "uniform":
+            return int(self._eligible[rng.integers(0, self._eligible.size)])
+        x = rng.random() * self._cum_weight[-1]
+        j = int(np.searchsorted(self._cum_weight, x, side="right"))
+        return int(self._eligible[min(j, self._eligible.size - 1)])
+
+    def _draw_groups_with_replacement(
+        self, rng: np.random.Generator, count: int
+    ) -> list[tuple[int, int]]:
+        """Groups whose units may repeat; a group sharing a pair with earlier ones is redrawn."""
+        seen: set[tuple[int, int]] = set()
+        pairs: list[tuple[int, int]] = []
+        budget = _MAX_DRAWS_PER_GROUP * count
+        while len(pairs) < count * self.k:
+            if budget == 0:
+                raise RuntimeError(
+                    f"could not fill a batch of {self.batch_size} distinct pairs after "
+                    f"{_MAX_DRAWS_PER_GROUP * count} draws: the corpus is too small for "
+                    f"B={self.batch_size}, k={self.k}, w={self.window}; lower batch_size"
+                )
+            budget -= 1
+            group = self._draw_group(rng, self._draw_unit(rng))
+            if seen.isdisjoint(group):
+                seen.update(group)
+                pairs.extend(group)
+        return pairs
+
+    def _draw_group(self, rng: np.random.Generator, unit: int) -> list[tuple[int, int]]:
+        """``k`` distinct snippets of ``unit`` inside a window, mapped to real pairs."""
+        length = int(self._unit_len[unit])
+        w = length if self.window is None else min(self.window, length)
+        start = int(rng.integers(0, length - w + 1))
+        offsets = np.sort(floyd_sample(rng, w, self.k)) + start
+        return [self._to_pair(unit, int(s)) for s in offsets]
+
+    def _to_pair(self, unit: int, index: int) -> tuple[int, int]:
+        """Map snippet ``index`` of (possibly stitched) ``unit`` to ``(title, snippet)``."""
+        lo, hi = int(self._unit_ptr[unit]), int(self._unit_ptr[unit + 1])
+        if hi - lo == 1:
+            return int(self._unit_titles[lo]), index
+        j = lo + int(np.searchsorted(self._title_start[lo:hi], index, side="right")) - 1
+        return int(self._unit_titles[j]), index - int(self._title_start[j])
+
+
+def build_sampler(
+    cfg: "SamplingConfig",
+    snippets_per_title: Sequence[int],
+    groups: Optional[Sequence[Hashable]] = None,
+    seed: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+) -> HierarchicalBatchSampler:
+    """A sampler from the ``sampling`` config section.
+
+    ``groups`` (one id per title, e.g. ``SnippetDataset.groups``) is required when
+    ``cfg.unit == "show"`` and ignored for ``"title"``.
+    """
+    if cfg.unit == "show" and groups is None:
+        raise ValueError("sampling.unit=show needs the titles' groups (the dataset's groups)")
+    return HierarchicalBatchSampler(
+        snippets_per_title,
+        batch_size=cfg.batch_size,
+        k=cfg.k,
+        window=cfg.window,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        title_weighting=cfg.title_weighting,
+        groups=groups if cfg.unit == "show" else None,
+        short_titles=cfg.short_titles,
+        steps_per_epoch=cfg.steps_per_epoch,
+        distinct_titles=cfg.distinct_titles,
+    )
