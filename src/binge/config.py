@@ -129,31 +129,37 @@ class AvidConfig:
     """AVID (avid_cma.md §3, Eq. 1–5)."""
 
     variant: Literal["self", "cross", "joint"] = "cross"
-    memory_dim: int = 128
-    num_negatives: int = 1024
-    temperature: float = 0.07
-    momentum: float = 0.5
+    memory_dim: int = 128  # the MLP head's output: C → hidden → hidden → 128 (§3.3)
+    head_hidden_dim: int = 512
+    num_negatives: int = 1024  # K, drawn uniformly, never the instance itself
+    temperature: float = 0.07  # τ
+    momentum: float = 0.5  # EMA of the memory bank
+    snippets_per_instance: int = 1  # b: an instance is b consecutive snippets of a title
+    bank_dtype: Literal["float32", "float16"] = "float32"  # float16: 256 B/instance/modality
 
 
 @dataclass
 class CmaConfig:
     """AVID + CMA (avid_cma.md §4, Eq. 6–9)."""
 
-    num_positives: int = 32
+    num_positives: int = 32  # K_p of Eq. 7 (the instance itself is never one)
     weight: float = 1.0  # λ of Eq. 9
-    recompute_every_epochs: int = 1
-    init_checkpoint: Optional[str] = None  # a Cross-AVID checkpoint
-    chunk_size: int = 4096
+    recompute_every_epochs: int = 1  # N: positives recomputed from the banks every N epochs
+    init_checkpoint: Optional[str] = None  # a Cross-AVID checkpoint (loaded weights_only)
+    chunk_size: int = 4096  # rows × columns of one block of ρ (bounded memory)
 
 
 @dataclass
 class CrissCrossConfig:
     """CrissCross (crisscross_supplement.md Algorithm 1, Tables S7, S8)."""
 
-    projector_dim: int = 2048
-    predictor_hidden_dim: int = 512
-    predictor_lr_multiplier: float = 1.0
-    larc: bool = False
+    projector_dim: int = 2048  # Table S7: C → 2048 → 2048 → 2048 (fc-bn-relu ×2, fc-bn)
+    predictor_hidden_dim: int = 512  # Table S8: 2048 → 512 → 2048
+    predictor_lr_multiplier: float = 10.0  # Table S10: lr_vp / lr_vb = 0.002 / 0.0002
+    view_fraction: float = 0.75  # each view spans this fraction of the snippet (> 0.5: overlap)
+    larc: bool = False  # wrap the optimiser in LARC (Table S10, "Adam*")
+    larc_trust_coefficient: float = 0.001
+    larc_clip: bool = True
 
 
 @dataclass

@@ -1,0 +1,283 @@
+"""AVID: audio-visual instance discrimination with a memory bank (avid_cma.md §3, Eq. 1–5).
+
+Each snippet's video and audio are encoded by the model's encoders f_v, f_a (pooled, (B, C)),
+projected by AVID's own MLP heads to 128-d and ℓ2-normalised: v_i, a_i. A memory bank keeps a
+slow-moving copy v̄_i, ā_i of every instance (:mod:`binge.objectives.memory_bank`). With
+𝒩_i = K = 1024 instances drawn uniformly from the bank (never i itself) and the NCE loss
+L_NCE(x; x̄_i, 𝒩_i) of Eq. 2 (τ = 0.07, Z̄ frozen after the first step):
+
+* Self-AVID (Eq. 3):  L_NCE(v_i; v̄_i, 𝒩_i) + L_NCE(a_i; ā_i, 𝒩_i)
+* Cross-AVID (Eq. 4): L_NCE(v_i; ā_i, 𝒩_i) + L_NCE(a_i; v̄_i, 𝒩_i)
+* Joint-AVID (Eq. 5): Self-AVID + Cross-AVID
+
+Each of the four terms has its own Z̄ (``nce_v2v``, ``nce_a2a``, ``nce_v2a``, ``nce_a2v``),
+and the v→v term is logged as ``loss_v2v`` — not under the v2a key, a known slip of the
+reference code.
+
+Heads. §3.3: "output activations are … projected into a 128-dimensional feature using a
+multi-layer perceptron … composed of three fully connected layers with 512 hidden units":
+:class:`AvidHead` is Linear(C, 512) → ReLU → Linear(512, 512) → ReLU → Linear(512, 128)
+(590,976 parameters for C = 512). These heads belong to the objective (they are in its
+``state_dict``); the model's own projection heads (``AVModel``'s, used by Eq. 1 NCE) are not
+used by AVID, and the exported encoders are what downstream evaluation reads.
+
+Instances. An instance is a snippet (n, m) with id ``offsets[n] + m`` (``snippets_per_instance``
+= 1) or, to bound memory on very long corpora, a bin of b consecutive snippets of one title
+(id ``offsets[n] + m // b``); see docs/objectives.md for the memory arithmetic.
+
+Distributed. Every rank gathers the global batch's instance ids and features; negatives for
+the whole global batch are drawn from one generator whose state is a buffer (same on every
+rank, saved in checkpoints), and each rank keeps its own rows, so 2 ranks compute exactly the
+losses of 1 rank on the concatenated batch and apply the same bank update.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from binge.distributed import get_rank
+from binge.objectives.base import Objective
+from binge.objectives.memory_bank import (
+    MemoryBank,
+    MemoryNCE,
+    at_least_float32,
+    gather_no_grad,
+    instance_offsets,
+    sample_negatives,
+)
+
+__all__ = ["AvidHead", "AvidObjective", "encode_pooled", "freeze_model_heads", "build", "VARIANT_TERMS"]
+
+#: (query modality, target bank) pairs of each variant's NCE terms, Eq. 3–5.
+VARIANT_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
+    "self": (("video", "video"), ("audio", "audio")),
+    "cross": (("video", "audio"), ("audio", "video")),
+    "joint": (("video", "video"), ("audio", "audio"), ("video", "audio"), ("audio", "video")),
+}
+_SHORT = {"video": "v", "audio": "a"}
+
+InstanceSpec = Union[int, Sequence[int]]
+
+
+class AvidHead(nn.Sequential):
+    """AVID's MLP head (§3.3): C → hidden → hidden → out, ReLU between, no normalisation.
+
+    (B, C) → (B, out). With C = hidden = 512, out = 128: 590,976 parameters.
+    """
+
+    def __init__(self, in_features: int, hidden: int = 512, out_features: int = 128) -> None:
+        super().__init__(
+            nn.Linear(in_features, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, out_features),
+        )
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The AVModel inside a DDP/compile wrapper (attribute ``module``), or the model."""
+    return getattr(model, "module", model)
+
+
+def freeze_model_heads(model: nn.Module) -> nn.Module:
+    """Switch off the gradients of ``AVModel``'s own projection heads and return the AVModel.
+
+    AVID, CMA and CrissCross project the pooled encoder features with heads of their own, so
+    the model's Eq. 1 heads take no part in the loss; frozen, they are skipped by the
+    optimiser and by DDP's gradient reduction (which would otherwise wait for them).
+    """
+    m = _unwrap(model)
+    for name in ("video_head", "audio_head"):
+        head = getattr(m, name, None)
+        if head is not None:
+            head.requires_grad_(False)
+    return m
+
+
+def _video_input(video: Tensor) -> Tensor:
+    """(B, T, H, W, 3) uint8 → (B, 3, T, H, W) float via the one conversion of the data
+    contract; a float tensor is taken as already converted (B, 3, T, H, W)."""
+    if video.dtype == torch.uint8:
+        from binge.data.transforms import video_to_float
+
+        return video_to_float(video)
+    if video.ndim != 5 or video.shape[1] != 3:
+        raise ValueError(
+            f"video batch of shape {tuple(video.shape)} and dtype {video.dtype}: expected "
+            "(B, T, H, W, 3) uint8 or (B, 3, T, H, W) float"
+        )
+    return video
+
+
+def encode_pooled(model: nn.Module, video: Tensor, audio: Tensor) -> tuple[Tensor, Tensor]:
+    """Pooled encoder features f_v(video) (B, C_v) and f_a(audio) (B, C_a) of an AVModel."""
+    m = _unwrap(model)
+    device = next(m.parameters()).device
+    v = m.video_encoder(_video_input(video.to(device, non_blocking=True)))
+    a = m.audio_encoder(at_least_float32(audio.to(device, non_blocking=True)))
+    return v, a
+
+
+class AvidObjective(Objective):
+    """Self-, Cross- or Joint-AVID (Eq. 3–5) with a memory bank of ``num_instances``.
+
+    Args:
+        video_features, audio_features: C_v, C_a of the encoders.
+        instances: the number of snippets N (then every batch must carry ``index``, the
+            flat snippet id offsets[n] + m) or the snippets per title M_n (then the ids are
+            computed from the batch's ``title`` and ``snippet``).
+        variant: "self" | "cross" | "joint".
+        snippets_per_instance: b; b > 1 groups b consecutive snippets of a title into one
+            instance (requires per-title counts).
+        seed: seeds the initial bank and the negative sampler (same on every rank).
+    """
+
+    def __init__(
+        self,
+        video_features: int,
+        audio_features: int,
+        instances: InstanceSpec,
+        variant: str = "cross",
+        dim: int = 128,
+        hidden: int = 512,
+        num_negatives: int = 1024,
+        temperature: float = 0.07,
+        momentum: float = 0.5,
+        snippets_per_instance: int = 1,
+        bank_dtype: torch.dtype = torch.float32,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if variant not in VARIANT_TERMS:
+            raise ValueError(f"unknown AVID variant {variant!r}; use one of {list(VARIANT_TERMS)}")
+        self.variant = variant
+        self.terms = VARIANT_TERMS[variant]
+        self.num_negatives = int(num_negatives)
+        self.snippets_per_instance = int(snippets_per_instance)
+        if isinstance(instances, int):
+            if snippets_per_instance != 1:
+                raise ValueError(
+                    "snippets_per_instance > 1 needs the snippets per title, not only their total"
+                )
+            self.register_buffer("offsets", torch.zeros(0, dtype=torch.long), persistent=False)
+            num_instances = int(instances)
+        else:
+            offsets = instance_offsets(instances, snippets_per_instance)
+            self.register_buffer("offsets", offsets, persistent=False)
+            num_instances = int(offsets[-1])
+        self.video_head = AvidHead(video_features, hidden, dim)
+        self.audio_head = AvidHead(audio_features, hidden, dim)
+        self.bank = MemoryBank(num_instances, dim, ("video", "audio"), momentum, bank_dtype, seed)
+        self.nce = nn.ModuleDict(
+            {self.term_name(q, t): MemoryNCE(temperature) for q, t in self.terms}
+        )
+        self._generator = torch.Generator().manual_seed(int(seed) + 1)
+        self.register_buffer("rng_state", self._generator.get_state())
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def term_name(query: str, target: str) -> str:
+        return f"{_SHORT[query]}2{_SHORT[target]}"
+
+    @property
+    def num_instances(self) -> int:
+        return self.bank.num_instances
+
+    def instance_ids(self, batch: dict[str, Any]) -> Tensor:
+        """(B,) int64 instance ids of a batch (see the class docstring)."""
+        if self.offsets.numel() > 0:
+            title = torch.as_tensor(batch["title"]).long().cpu()
+            snippet = torch.as_tensor(batch["snippet"]).long().cpu()
+            ids = self.offsets.cpu()[title] + snippet // self.snippets_per_instance
+        elif "index" in batch:
+            ids = torch.as_tensor(batch["index"]).long().cpu()
+        else:
+            raise KeyError(
+                "AVID needs instance ids: build it with the snippets per title, or give "
+                "each batch an 'index' (offsets[n] + m)"
+            )
+        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.num_instances):
+            raise IndexError(
+                f"instance id out of range [0, {self.num_instances}): the corpus does not "
+                "match the memory bank (was the objective built for another corpus?)"
+            )
+        return ids
+
+    def draw(self, exclude: Tensor) -> Tensor:
+        """Negatives (B_global, K) for the GLOBAL batch from the shared generator state."""
+        self._generator.set_state(self.rng_state.cpu())
+        neg = sample_negatives(self.num_instances, self.num_negatives, exclude, self._generator)
+        self.rng_state.copy_(self._generator.get_state())
+        return neg
+
+    @staticmethod
+    def local_rows(x: Tensor, local_batch: int) -> Tensor:
+        """This rank's rows of a global-batch tensor (ranks hold consecutive blocks)."""
+        rank = get_rank()
+        return x[rank * local_batch : (rank + 1) * local_batch]
+
+    def embed(self, model: nn.Module, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
+        """ℓ2-normalised 128-d v_i, a_i (B, D) of a batch."""
+        fv, fa = encode_pooled(model, batch["video"], batch["audio"])
+        v = F.normalize(at_least_float32(self.video_head(fv)), dim=1)
+        a = F.normalize(at_least_float32(self.audio_head(fa)), dim=1)
+        return v, a
+
+    def term_losses(
+        self, feats: dict[str, Tensor], pos_idx: Tensor, neg_idx: Tensor
+    ) -> dict[str, Tensor]:
+        """Eq. 2 for each term: feats modality → (B, D), pos_idx (B,), neg_idx (B, K)."""
+        targets = torch.cat([pos_idx[:, None], neg_idx], dim=1).to(self.bank.bank("video").device)
+        out = {}
+        for q, t in self.terms:
+            name = self.term_name(q, t)
+            out[name] = self.nce[name](feats[q], self.bank.get(t, targets))
+        return out
+
+    def update_bank(self, global_ids: Tensor, v: Tensor, a: Tensor) -> None:
+        """EMA update of both banks with every rank's features (after the loss is computed)."""
+        feats = {"video": gather_no_grad(v), "audio": gather_no_grad(a)}
+        self.bank.update(global_ids.to(feats["video"].device), feats, gathered=True)
+
+    # ------------------------------------------------------------------ Objective API
+    def forward(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, Tensor]:
+        v, a = self.embed(model, batch)
+        b = v.shape[0]
+        ids = self.instance_ids(batch)
+        global_ids = gather_no_grad(ids.to(v.device)).cpu()
+        neg = self.local_rows(self.draw(global_ids), b)
+        losses = self.term_losses({"video": v, "audio": a}, ids, neg)
+        loss = torch.stack(list(losses.values())).sum()
+        self.update_bank(global_ids, v, a)
+        logs = {f"loss_{k}": val.detach() for k, val in losses.items()}
+        logs.update({f"z_bar_{k}": m.z_bar.detach().clone() for k, m in self.nce.items()})
+        return {"loss": loss, **logs}
+
+
+def _bank_dtype(name: str) -> torch.dtype:
+    return {"float32": torch.float32, "float16": torch.float16}[name]
+
+
+def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> AvidObjective:
+    """``build_objective`` entry for ``objective.name: avid`` (cfg: a :class:`binge.config.Config`)."""
+    m = freeze_model_heads(model)
+    acfg = cfg.objective.avid
+    return AvidObjective(
+        video_features=m.video_encoder.num_features,
+        audio_features=m.audio_encoder.num_features,
+        instances=num_instances,
+        variant=acfg.variant,
+        dim=acfg.memory_dim,
+        hidden=acfg.head_hidden_dim,
+        num_negatives=acfg.num_negatives,
+        temperature=acfg.temperature,
+        momentum=acfg.momentum,
+        snippets_per_instance=acfg.snippets_per_instance,
+        bank_dtype=_bank_dtype(acfg.bank_dtype),
+        seed=cfg.train.seed,
+    )

@@ -1,0 +1,221 @@
+"""AVID + Cross-Modal Agreement (avid_cma.md §4, Eq. 6–9).
+
+Agreement between instances i and j in the memory banks (Eq. 6)::
+
+    ρ_ij = min(v̄_iᵀv̄_j, āᵢᵀā_j)
+
+Positives P_i = TopK_{j ≠ i}(ρ_ij) with K_p = 32 (Eq. 7; the instance itself is excluded, so
+wMPD never compares an instance with itself, §4), negatives 𝒩'_i = K_n draws uniform over
+𝒮 ∖ (P_i ∪ {i}) — the reference code's sampler could draw i itself; this one cannot
+(:func:`binge.objectives.memory_bank.sample_negatives`). The loss (Eq. 8–9)::
+
+    L_wMPD = (1/K_p) Σ_{p∈P_i} [L_NCE(v_i; v̄_p, 𝒩'_i) + L_NCE(a_i; ā_p, 𝒩'_i)]
+    L_CMA  = L_Cross-AVID(v_i, a_i; 𝒩'_i) + λ·L_wMPD
+
+Positive sets are recomputed from the banks every ``recompute_every_epochs`` epochs (§4.1:
+every 50 epochs) by :func:`cma_positives`, a blocked top-k over ρ whose memory is
+``chunk_size²`` scores whatever N is; rank 0's result is broadcast so every rank uses the same
+sets. Training starts from a Cross-AVID checkpoint (``cma.init_checkpoint``, §4.1): model,
+heads, banks and Z̄ of the v2a/a2v terms are loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from torch import Tensor, nn
+
+from binge.objectives.avid import (
+    AvidObjective,
+    InstanceSpec,
+    _bank_dtype,
+    _unwrap,
+    freeze_model_heads,
+)
+from binge.objectives.memory_bank import MemoryNCE, at_least_float32, gather_no_grad
+
+__all__ = ["cma_positives", "CmaObjective", "load_cross_avid", "build"]
+
+
+def _topk_merge(
+    best_v: Optional[Tensor], best_i: Optional[Tensor], v: Tensor, i: Tensor, k: int
+) -> tuple[Tensor, Tensor]:
+    if best_v is not None and best_i is not None:
+        v = torch.cat([best_v, v], dim=1)
+        i = torch.cat([best_i, i], dim=1)
+    k = min(k, v.shape[1])
+    top_v, pos = torch.topk(v, k, dim=1)
+    return top_v, torch.gather(i, 1, pos)
+
+
+@torch.no_grad()
+def cma_positives(bank_v: Tensor, bank_a: Tensor, k: int, chunk_size: int = 4096) -> Tensor:
+    """P_i = TopK_{j≠i} min(v̄_iᵀv̄_j, āᵢᵀā_j) (Eq. 6–7) for every instance, in blocks.
+
+    bank_v, bank_a: (N, D) memory features. Returns (N, k) int64, each row sorted by
+    decreasing agreement. ρ is computed ``chunk_size`` rows × ``chunk_size`` columns at a time
+    (float32) and a running top-k is merged across column blocks, so memory is O(chunk²+N·k).
+    """
+    n = bank_v.shape[0]
+    if not 1 <= k < n:
+        raise ValueError(f"num_positives must be in [1, {n - 1}] for {n} instances, got {k}")
+    out = torch.empty(n, k, dtype=torch.long, device=bank_v.device)
+    for r0 in range(0, n, chunk_size):
+        r1 = min(n, r0 + chunk_size)
+        qv, qa = bank_v[r0:r1].float(), bank_a[r0:r1].float()
+        best_v: Optional[Tensor] = None
+        best_i: Optional[Tensor] = None
+        for c0 in range(0, n, chunk_size):
+            c1 = min(n, c0 + chunk_size)
+            rho = torch.minimum(qv @ bank_v[c0:c1].float().T, qa @ bank_a[c0:c1].float().T)
+            rows = torch.arange(r0, r1, device=rho.device)
+            diag = (rows >= c0) & (rows < c1)
+            rho[diag.nonzero().squeeze(1), (rows[diag] - c0)] = float("-inf")
+            cols = torch.arange(c0, c1, device=rho.device).expand(r1 - r0, -1)
+            kk = min(k, c1 - c0)
+            v, pos = torch.topk(rho, kk, dim=1)
+            best_v, best_i = _topk_merge(best_v, best_i, v, torch.gather(cols, 1, pos), k)
+        assert best_i is not None
+        out[r0:r1] = best_i
+    return out
+
+
+def load_cross_avid(path: str | Path, model: nn.Module, objective: "CmaObjective") -> None:
+    """Initialise ``model`` and the Cross-AVID part of ``objective`` from a checkpoint.
+
+    The checkpoint (``binge pretrain`` with ``objective.name: avid``, ``variant: cross``) is
+    read with ``weights_only=True`` and must hold ``model`` and ``objective`` state dicts.
+    """
+    from binge.train.checkpoint import load_checkpoint
+
+    state = load_checkpoint(path)
+    missing = [k for k in ("model", "objective") if k not in state]
+    if missing:
+        raise ValueError(
+            f"{path}: no {missing} entry (found {sorted(state)}); cma.init_checkpoint must be a "
+            "checkpoint of `binge pretrain` with objective.name=avid, objective.avid.variant=cross"
+        )
+    _unwrap(model).load_state_dict(state["model"])
+    own = objective.state_dict()
+    wanted = {k for k in own if not k.startswith("wmpd.") and k not in ("positives", "positives_epoch")}
+    got = state["objective"]
+    absent = sorted(k for k in wanted if k not in got)
+    if absent:
+        raise ValueError(
+            f"{path}: the objective state lacks {absent[:4]}…; is it a Cross-AVID checkpoint?"
+        )
+    for k in wanted:
+        if got[k].shape != own[k].shape:
+            raise ValueError(
+                f"{path}: {k} has shape {tuple(got[k].shape)}, expected {tuple(own[k].shape)} "
+                "(the corpus, memory_dim or encoders differ from the Cross-AVID run)"
+            )
+    objective.load_state_dict({k: got[k] for k in wanted}, strict=False)
+
+
+class CmaObjective(AvidObjective):
+    """L_CMA of Eq. 9: Cross-AVID + λ·wMPD with CMA positive sets (see the module docstring)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        num_positives: int = 32,
+        weight: float = 1.0,
+        recompute_every_epochs: int = 1,
+        chunk_size: int = 4096,
+        **kwargs: Any,
+    ) -> None:
+        kwargs["variant"] = "cross"
+        super().__init__(*args, **kwargs)
+        if recompute_every_epochs < 1:
+            raise ValueError("cma.recompute_every_epochs must be ≥ 1")
+        self.num_positives = int(num_positives)
+        self.weight = float(weight)
+        self.recompute_every_epochs = int(recompute_every_epochs)
+        self.chunk_size = int(chunk_size)
+        temperature = next(iter(self.nce.values())).temperature
+        self.wmpd = nn.ModuleDict({"v2v": MemoryNCE(temperature), "a2a": MemoryNCE(temperature)})
+        self.register_buffer("positives", torch.zeros(self.num_instances, num_positives, dtype=torch.long))
+        self.register_buffer("positives_epoch", torch.tensor(-1, dtype=torch.long))
+
+    @torch.no_grad()
+    def refresh_positives(self, epoch: int) -> None:
+        """Recompute P_i from the banks (Eq. 6–7); rank 0's sets are broadcast to all ranks."""
+        pos = cma_positives(
+            self.bank.bank("video"), self.bank.bank("audio"), self.num_positives, self.chunk_size
+        )
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.broadcast(pos, src=0)
+        self.positives.copy_(pos)
+        self.positives_epoch.fill_(int(epoch))
+
+    def on_epoch_start(self, epoch: int) -> None:
+        last = int(self.positives_epoch)
+        if last < 0 or epoch - last >= self.recompute_every_epochs:
+            self.refresh_positives(epoch)
+
+    def forward(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, Tensor]:
+        if int(self.positives_epoch) < 0:
+            self.refresh_positives(0)
+        v, a = self.embed(model, batch)
+        b = v.shape[0]
+        ids = self.instance_ids(batch)
+        global_ids = gather_no_grad(ids.to(v.device)).cpu()
+        global_pos = self.positives[global_ids.to(self.positives.device)].cpu()  # (B_global, K_p)
+        neg = self.local_rows(self.draw(torch.cat([global_ids[:, None], global_pos], 1)), b)
+        pos = self.local_rows(global_pos, b)
+        losses = self.term_losses({"video": v, "audio": a}, ids, neg)
+        cross = losses["v2a"] + losses["a2v"]
+        wmpd = {
+            name: self._wmpd_term(name, x, modality, pos, neg)
+            for name, x, modality in (("v2v", v, "video"), ("a2a", a, "audio"))
+        }
+        l_wmpd = wmpd["v2v"] + wmpd["a2a"]
+        loss = cross + self.weight * l_wmpd
+        self.update_bank(global_ids, v, a)
+        logs = {f"loss_{k}": val.detach() for k, val in losses.items()}
+        logs.update({f"loss_wmpd_{k}": val.detach() for k, val in wmpd.items()})
+        logs["loss_cross_avid"] = cross.detach()
+        logs["loss_wmpd"] = l_wmpd.detach()
+        return {"loss": loss, **logs}
+
+    def _wmpd_term(self, name: str, x: Tensor, modality: str, pos: Tensor, neg: Tensor) -> Tensor:
+        """(1/K_p) Σ_p L_NCE(x_i; x̄_p, 𝒩'_i): x (B, D), pos (B, K_p), neg (B, K)."""
+        device = self.bank.bank(modality).device
+        x = at_least_float32(x)
+        s_pos = torch.einsum("bd,bpd->bp", x, self.bank.get(modality, pos.to(device)))
+        s_neg = torch.einsum("bd,bkd->bk", x, self.bank.get(modality, neg.to(device)))
+        k_p = s_pos.shape[1]
+        scores = torch.cat(
+            [s_pos.reshape(-1, 1), s_neg[:, None, :].expand(-1, k_p, -1).reshape(-1, s_neg.shape[1])],
+            dim=1,
+        )  # (B·K_p, 1 + K): one NCE problem per (i, p), the mean over rows is (1/K_p)Σ_p
+        return self.wmpd[name].loss_from_scores(scores)
+
+
+def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> CmaObjective:
+    """``build_objective`` entry for ``objective.name: cma``."""
+    m = freeze_model_heads(model)
+    acfg, ccfg = cfg.objective.avid, cfg.objective.cma
+    objective = CmaObjective(
+        video_features=m.video_encoder.num_features,
+        audio_features=m.audio_encoder.num_features,
+        instances=num_instances,
+        dim=acfg.memory_dim,
+        hidden=acfg.head_hidden_dim,
+        num_negatives=acfg.num_negatives,
+        temperature=acfg.temperature,
+        momentum=acfg.momentum,
+        snippets_per_instance=acfg.snippets_per_instance,
+        bank_dtype=_bank_dtype(acfg.bank_dtype),
+        seed=cfg.train.seed,
+        num_positives=ccfg.num_positives,
+        weight=ccfg.weight,
+        recompute_every_epochs=ccfg.recompute_every_epochs,
+        chunk_size=ccfg.chunk_size,
+    )
+    if ccfg.init_checkpoint:
+        load_cross_avid(ccfg.init_checkpoint, model, objective)
+    return objective

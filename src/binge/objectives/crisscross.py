@@ -1,0 +1,166 @@
+"""CrissCross: relaxed audio-visual synchronicity (crisscross_supplement.md Algorithm 1).
+
+Two augmented views per modality come from two overlapping windows of one snippet
+(:mod:`binge.data.crisscross_transforms`): (v1, a1) from window 1, (v2, a2) from window 2, so
+v1–a1 are synchronous and v1–a2 asynchronous. With f_v = projector ∘ video encoder,
+f_a = projector ∘ audio encoder (Table S7) and predictors h_v, h_a (Table S8)::
+
+    z_m = f_m(x_m),  p_m = h_m(z_m),   D(p, z) = −cos(p, stopgrad(z))   (mean over the batch)
+
+    L_intra = D(pv1,zv2)/2 + D(pv2,zv1)/2 + D(pa1,za2)/2 + D(pa2,za1)/2
+    L_sync  = (D(pv1,za1)/2 + D(pa1,zv1)/2 + D(pv2,za2)/2 + D(pa2,zv2)/2)/2
+    L_async = (D(pv1,za2)/2 + D(pa2,zv1)/2 + D(pa1,zv2)/2 + D(pv2,za1)/2)/2
+    L       = (L_async + L_sync + L_intra)/3
+
+Projector (Table S7): Linear(C, 2048)-BN-ReLU, Linear(2048, 2048)-BN-ReLU, Linear(2048,
+2048)-BN — 9,455,616 parameters for C = 512. Predictor (Table S8): Linear(2048, 512)-BN-ReLU,
+Linear(512, 2048) — 2,100,736 parameters. Both belong to the objective.
+
+The predictors get their own optimiser group at ``predictor_lr_multiplier`` × the base lr
+(Table S10: 0.002 vs 0.0002). A SimSiam-style loss reaches its minimum both by learning and by
+collapsing to a constant, so the logs carry a collapse monitor: ``std_zv``/``std_za``, the
+per-dimension standard deviation over the batch of the ℓ2-normalised projector outputs,
+averaged over dimensions — about 1/√d for spread-out embeddings, 0 when collapsed
+(``std_ratio_*`` = std·√d, ≈ 1 healthy).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from binge.objectives.avid import encode_pooled, freeze_model_heads
+from binge.objectives.base import Objective
+
+__all__ = [
+    "Projector",
+    "Predictor",
+    "negative_cosine",
+    "crisscross_loss",
+    "collapse_std",
+    "CrissCrossObjective",
+    "build",
+]
+
+
+class Projector(nn.Sequential):
+    """Table S7: in → dim (fc-bn-relu) → dim (fc-bn-relu) → dim (fc-bn). (B, in) → (B, dim)."""
+
+    def __init__(self, in_features: int, dim: int = 2048) -> None:
+        super().__init__(
+            nn.Linear(in_features, dim),
+            nn.BatchNorm1d(dim),
+            nn.ReLU(inplace=True),
+            nn.Linear(dim, dim),
+            nn.BatchNorm1d(dim),
+            nn.ReLU(inplace=True),
+            nn.Linear(dim, dim),
+            nn.BatchNorm1d(dim),
+        )
+
+
+class Predictor(nn.Sequential):
+    """Table S8: dim → hidden (fc-bn-relu) → dim (fc). (B, dim) → (B, dim)."""
+
+    def __init__(self, dim: int = 2048, hidden: int = 512) -> None:
+        super().__init__(
+            nn.Linear(dim, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, dim),
+        )
+
+
+def negative_cosine(p: Tensor, z: Tensor) -> Tensor:
+    """D(p, z) = −mean_b cos(p_b, z_b) with the gradient stopped on the target z (Eq. 1)."""
+    return -F.cosine_similarity(p.float(), z.detach().float(), dim=1).mean()
+
+
+def crisscross_loss(
+    zv1: Tensor, zv2: Tensor, za1: Tensor, za2: Tensor,
+    pv1: Tensor, pv2: Tensor, pa1: Tensor, pa2: Tensor,
+) -> dict[str, Tensor]:
+    """L_CrissCross and its three parts, exactly as Algorithm 1 (module docstring)."""
+    d = negative_cosine
+    intra = d(pv1, zv2) / 2 + d(pv2, zv1) / 2 + d(pa1, za2) / 2 + d(pa2, za1) / 2
+    sync = (d(pv1, za1) / 2 + d(pa1, zv1) / 2 + d(pv2, za2) / 2 + d(pa2, zv2) / 2) / 2
+    asyn = (d(pv1, za2) / 2 + d(pa2, zv1) / 2 + d(pa1, zv2) / 2 + d(pv2, za1) / 2) / 2
+    return {"loss": (asyn + sync + intra) / 3, "loss_intra": intra, "loss_sync": sync,
+            "loss_async": asyn}
+
+
+@torch.no_grad()
+def collapse_std(z: Tensor) -> Tensor:
+    """Mean over dimensions of the batch std of ℓ2-normalised z (B, d); 0 means collapse."""
+    return F.normalize(z.detach().float(), dim=1).std(dim=0).mean()
+
+
+class CrissCrossObjective(Objective):
+    """Algorithm 1 on the batch keys ``video``/``video2`` and ``audio``/``audio2``."""
+
+    def __init__(
+        self,
+        video_features: int,
+        audio_features: int,
+        projector_dim: int = 2048,
+        predictor_hidden_dim: int = 512,
+        predictor_lr_multiplier: float = 10.0,
+    ) -> None:
+        super().__init__()
+        self.video_projector = Projector(video_features, projector_dim)
+        self.audio_projector = Projector(audio_features, projector_dim)
+        self.video_predictor = Predictor(projector_dim, predictor_hidden_dim)
+        self.audio_predictor = Predictor(projector_dim, predictor_hidden_dim)
+        self.predictor_lr_multiplier = float(predictor_lr_multiplier)
+
+    def param_groups(self, base_lr: float) -> list[dict[str, Any]]:
+        """Projectors at ``base_lr``; predictors at ``predictor_lr_multiplier × base_lr``."""
+        projectors = [*self.video_projector.parameters(), *self.audio_projector.parameters()]
+        predictors = [*self.video_predictor.parameters(), *self.audio_predictor.parameters()]
+        return [
+            {"params": projectors, "lr": base_lr, "name": "crisscross_projectors"},
+            {"params": predictors, "lr": base_lr * self.predictor_lr_multiplier,
+             "name": "crisscross_predictors"},
+        ]
+
+    def forward(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, Tensor]:
+        missing = [k for k in ("video", "video2", "audio", "audio2") if k not in batch]
+        if missing:
+            raise KeyError(
+                f"CrissCross needs two views per modality but the batch lacks {missing}: "
+                "set augment.pipeline=crisscross so the dataset yields video2/audio2"
+            )
+        # each view through the encoders on its own (its own batch-norm statistics), as
+        # Algorithm 1: zv1, zv2 = fv(v1), fv(v2)
+        z: dict[str, Tensor] = {}
+        p: dict[str, Tensor] = {}
+        for view, (vk, ak) in {"1": ("video", "audio"), "2": ("video2", "audio2")}.items():
+            fv, fa = encode_pooled(model, batch[vk], batch[ak])
+            z["v" + view], z["a" + view] = self.video_projector(fv), self.audio_projector(fa)
+            p["v" + view] = self.video_predictor(z["v" + view])
+            p["a" + view] = self.audio_predictor(z["a" + view])
+        out = crisscross_loss(z["v1"], z["v2"], z["a1"], z["a2"], p["v1"], p["v2"], p["a1"], p["a2"])
+        logs = {k: v.detach() for k, v in out.items() if k != "loss"}
+        dim = z["v1"].shape[1]
+        logs["std_zv"] = collapse_std(z["v1"])
+        logs["std_za"] = collapse_std(z["a1"])
+        logs["std_ratio_zv"] = logs["std_zv"] * math.sqrt(dim)
+        logs["std_ratio_za"] = logs["std_za"] * math.sqrt(dim)
+        return {"loss": out["loss"], **logs}
+
+
+def build(cfg: Any, model: nn.Module, num_instances: Any = None) -> CrissCrossObjective:
+    """``build_objective`` entry for ``objective.name: crisscross`` (no memory bank)."""
+    m = freeze_model_heads(model)
+    c = cfg.objective.crisscross
+    return CrissCrossObjective(
+        video_features=m.video_encoder.num_features,
+        audio_features=m.audio_encoder.num_features,
+        projector_dim=c.projector_dim,
+        predictor_hidden_dim=c.predictor_hidden_dim,
+        predictor_lr_multiplier=c.predictor_lr_multiplier,
+    )
