@@ -1,11 +1,84 @@
-"""`binge prepare`: prepare a corpus of long titles for fast snippet loading. (Placeholder: being implemented.)"""
+"""`binge prepare`: prepare a corpus of long titles for fast snippet loading."""
+
+from __future__ import annotations
+
+import argparse
 
 HELP = "prepare a corpus of long titles for fast snippet loading"
+DESCRIPTION = """\
+Prepare media files (any container/codec FFmpeg reads) for pretraining: pick each file's
+main video and audio streams, transcode the video once to data.fps frames/s with the
+shorter side data.short_side (H.264, no B-frames, a keyframe at every snippet start),
+store the audio as fp16 log-mel (mono, data.sample_rate) and write manifest.csv with a
+show-disjoint 90/10 train/heldout split. Bad files are listed in skipped.csv.
+
+Resumable: rerun the same command after an interruption; finished titles are kept.
+Cluster array jobs: run `--shard i/N` for i = 0..N-1, then the command once without
+--shard to assemble the manifest (it redoes nothing).
+
+Exit status: 0 all titles prepared, 3 some files skipped (see skipped.csv), 1 failure,
+2 bad arguments.
+
+examples:
+  binge prepare ~/videos --out corpus
+  binge prepare world/titles --metadata world/metadata.csv --config configs/tiny.yaml --out corpus
+  binge prepare ~/videos --out corpus --set data.short_side=128 --workers 4
+"""
 
 
-def add_arguments(parser) -> None:
-    pass
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: expected i/N, e.g. 0/8") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: expected 0 <= i < N")
+    return i, n
 
 
-def run(args) -> int:
-    raise SystemExit("binge prepare is not implemented yet")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="*", metavar="SRC",
+                        help="media files or folders (searched recursively); may be omitted "
+                             "when --metadata lists the files")
+    parser.add_argument("--out", required=True, metavar="CORPUS", help="corpus folder to write")
+    parser.add_argument("--metadata", metavar="CSV",
+                        help="CSV with a 'path' column (relative to the CSV) and optional "
+                             "title_id, group (show), genre, kind, split")
+    parser.add_argument("--config", metavar="YAML",
+                        help="config file whose data section sets the snippet geometry and "
+                             "log-mel parameters (default: the paper's)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="data.KEY=VALUE", help="override a config value (repeatable)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="titles prepared in parallel (processes; default 1)")
+    parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="i/N",
+                        help="prepare only shard i of N (array jobs)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import sys
+
+    from binge.config import ConfigError, load_config
+    from binge.data.corpus import CorpusError
+    from binge.data.prepare import PrepareError, prepare_corpus
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    if not args.sources and not args.metadata:
+        print("binge prepare: give media files/folders (SRC) or --metadata", file=sys.stderr)
+        return 2
+    try:
+        cfg = load_config(args.config, args.overrides)
+        report = prepare_corpus(args.sources, args.out, metadata=args.metadata, data=cfg.data,
+                                workers=args.workers, shard=args.shard,
+                                progress=not args.quiet)
+    except (ConfigError, CorpusError, PrepareError) as err:
+        print(f"binge prepare: {err}", file=sys.stderr)
+        return 1
+    where = report.manifest or f"{args.out} (shard {args.shard[0]}/{args.shard[1]})"
+    print(f"prepared {len(report.title_ids)} titles ({report.new} new, {report.reused} "
+          f"already done) into {where}; skipped {len(report.skipped)}")
+    for path, reason in report.skipped:
+        print(f"  skipped {path}: {reason}")
+    return report.exit_code

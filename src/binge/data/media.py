@@ -284,6 +284,7 @@ def iter_video_frames(
     stream_index: Optional[int] = None,
     max_frames: Optional[int] = None,
     pix_fmt: str = "rgb24",
+    threads: int = 1,
 ) -> Iterator[av.VideoFrame]:
     """Resample the main video stream to a constant ``fps`` by presentation time.
 
@@ -298,7 +299,11 @@ def iter_video_frames(
                   else _pick_video(container))
         if stream is None or stream.type != "video":
             raise MediaError(path, "no video stream")
-        stream.thread_type = "AUTO"
+        if threads != 1:
+            stream.thread_type = "AUTO"
+            stream.codec_context.thread_count = threads
+        else:
+            stream.codec_context.thread_count = 1
         origin = _origin(container)
         default_dur = 1.0 / float(stream.average_rate) if stream.average_rate else 1.0 / fps
         size: Optional[tuple[int, int]] = None
@@ -363,6 +368,7 @@ def transcode_video(
     crf: int = 23,
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], None]] = None,
+    threads: int = 1,
 ) -> int:
     """Transcode the main video stream of ``src`` to H.264 in MP4 for random snippet reads.
 
@@ -370,14 +376,15 @@ def transcode_video(
     no B-frames, ``tune=fastdecode``, one closed GOP every ``keyframe_interval`` frames
     (scene-cut keyframes off) so that every snippet starts on a keyframe; libx264 runs
     single-threaded (parallelism comes from titles), which also keeps the output
-    byte-identical from run to run. Returns the number of frames written.
+    byte-identical from run to run; ``threads`` is for the source decoder. Returns the
+    number of frames written.
     """
     rate = Fraction(fps).limit_denominator(1001)
     written = 0
     with av.open(str(dst), mode="w", format="mp4") as out:
         ostream = None
         for frame in iter_video_frames(src, fps, short_side, max_frames=max_frames,
-                                       pix_fmt="yuv420p"):
+                                       pix_fmt="yuv420p", threads=threads):
             if ostream is None:
                 ostream = out.add_stream("libx264", rate=rate)
                 ostream.width, ostream.height = frame.width, frame.height

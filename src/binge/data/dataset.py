@@ -1,0 +1,237 @@
+"""``SnippetDataset``: random access to snippets x_{n,m} of a prepared corpus (paper §3).
+
+``ds[(n, m)]`` decodes the ``frames`` video frames of snippet m of title n from the
+title's H.264 copy (a seek lands on the keyframe that starts the snippet) and slices its
+log-mel frames from the memory-mapped fp16 ``.npy``; both cover ``[m·L, (m+1)·L)``
+(video frame k shows time (k + 0.5)/fps, audio frame t is centred on t·hop/sr; see
+:mod:`binge.data.logmel`). Then the paper's augmentation (§4.1,
+:mod:`binge.data.transforms`) and an optional user ``transform``.
+
+Safe in DataLoader workers: per-title metadata lives in numpy arrays (no per-item Python
+objects to copy-on-read), video containers and memory maps are opened lazily in each
+process and kept in a small LRU cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import av
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from binge.config import AugmentConfig
+from binge.data.corpus import SPLITS, CorpusError, read_corpus_params, read_manifest
+from binge.data.logmel import LogMelSettings, snippet_frames
+from binge.data.transforms import color_jitter, crop_video, mask_audio
+
+__all__ = ["SnippetDataset"]
+
+_AUG = AugmentConfig()
+
+
+class SnippetDataset(Dataset):
+    """Snippets of a prepared corpus, indexed by ``(n, m)`` pairs.
+
+    Args:
+        corpus_dir: output folder of ``binge prepare``.
+        split: None for every title, else ``"train"`` or ``"heldout"``; titles are
+            numbered n = 0..N−1 in the order of that split's manifest rows.
+        augment: random crop + audio masking (+ colour jitter if σ > 0); False gives the
+            centre crop and no masking.
+        crop_size: side of the square crop (158 in the paper); None keeps whole frames.
+        color_jitter: σ of the colour jitter (0 = off, the default).
+        audio_mask_max_fraction: largest share of the time or frequency axis dropped.
+        data: a DataConfig to check the corpus against (refused if prepared otherwise).
+        transform: callable applied to the sample dict last (e.g. another pipeline).
+        max_open_files: video containers / memory maps kept open per process.
+
+    ``ds[(n, m)]`` returns ``{"video": (T, S, S, 3) uint8, "audio": (1, P, Q) float32,
+    "title": n, "snippet": m, "start_s": m·L, "end_s": (m+1)·L}``. Randomness comes from
+    torch's generator (seeded per DataLoader worker), so runs repeat under
+    ``torch.manual_seed``.
+    """
+
+    def __init__(
+        self,
+        corpus_dir: str | os.PathLike,
+        split: Optional[str] = None,
+        augment: bool = True,
+        crop_size: Optional[int] = _AUG.crop_size,
+        color_jitter: float = _AUG.color_jitter,
+        audio_mask_max_fraction: float = _AUG.audio_mask_max_fraction,
+        data: Any = None,
+        transform: Optional[Callable[[dict], dict]] = None,
+        max_open_files: int = 16,
+    ):
+        if split not in (None, *SPLITS):
+            raise ValueError(f"split={split!r}: expected None, 'train' or 'heldout'")
+        self.corpus_dir = Path(corpus_dir)
+        rows = [r for r in read_manifest(self.corpus_dir, data)
+                if split is None or r["split"] == split]
+        params = read_corpus_params(self.corpus_dir)
+        assert params is not None  # read_manifest checked it
+        self.params = params
+        self.split = split
+        self.augment = augment
+        self.crop_size = crop_size
+        self.sigma = float(color_jitter)
+        self.mask_fraction = float(audio_mask_max_fraction)
+        self.transform = transform
+        self.max_open_files = max_open_files
+        self.frames = int(params["frames"])
+        self.fps = float(params["fps"])
+        self.seconds = self.frames / self.fps
+        self._settings = LogMelSettings(int(params["sample_rate"]), int(params["n_mels"]),
+                                        int(params["n_fft"]), int(params["hop_length"]))
+        # per-title arrays (fixed-width strings: no refcounted objects in workers)
+        self._title_ids = np.array([r["title_id"] for r in rows], dtype=np.str_)
+        self._groups = np.array([r["group"] for r in rows], dtype=np.str_)
+        self._num_snippets = np.array([r["num_snippets"] for r in rows], dtype=np.int64)
+        self._video = np.array([r["video_path"] for r in rows], dtype=np.str_)
+        self._audio = np.array([r["audio_path"] for r in rows], dtype=np.str_)
+        short = min((min(r["width"], r["height"]) for r in rows), default=None)
+        if crop_size is not None and short is not None and crop_size > short:
+            raise ValueError(f"crop_size={crop_size} is larger than the corpus frames "
+                             f"({short} px short side); lower augment.crop_size or prepare "
+                             "with a larger data.short_side")
+        self._offsets = np.concatenate([[0], np.cumsum(self._num_snippets)])
+        self._reset_handles()
+
+    # ----------------------------------------------------------------- bookkeeping
+    @property
+    def title_ids(self) -> list[str]:
+        return self._title_ids.tolist()
+
+    @property
+    def num_snippets(self) -> list[int]:
+        """M_n per title n."""
+        return self._num_snippets.tolist()
+
+    @property
+    def groups(self) -> list[str]:
+        return self._groups.tolist()
+
+    def __len__(self) -> int:
+        """Total snippets ∑ M_n (an integer index i maps to (n, m) in title order)."""
+        return int(self._offsets[-1])
+
+    def index_to_pair(self, i: int) -> tuple[int, int]:
+        """Flat index → (n, m)."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"snippet index {i} out of range [0, {len(self)})")
+        n = int(np.searchsorted(self._offsets, i, side="right") - 1)
+        return n, int(i - self._offsets[n])
+
+    def _reset_handles(self) -> None:
+        self._pid = os.getpid()
+        self._containers: OrderedDict[int, Any] = OrderedDict()
+        self._memmaps: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_containers"], state["_memmaps"] = OrderedDict(), OrderedDict()
+        return state
+
+    def _cached(self, cache: OrderedDict, n: int, opener: Callable[[], Any]) -> Any:
+        """LRU of open handles; callers first reset handles inherited from another process."""
+        if n in cache:
+            cache.move_to_end(n)
+            return cache[n]
+        handle = opener()
+        cache[n] = handle
+        while len(cache) > self.max_open_files:
+            _, old = cache.popitem(last=False)
+            if hasattr(old, "close"):
+                old.close()
+        return handle
+
+    def _open_video_fn(self, n: int) -> Callable[[], Any]:
+        return lambda: av.open(str(self.corpus_dir / self._video[n]))
+
+    # ----------------------------------------------------------------- loading
+    def _check(self, n: int, m: int) -> None:
+        if not 0 <= n < len(self._num_snippets):
+            raise IndexError(f"title {n} out of range [0, {len(self._num_snippets)})")
+        if not 0 <= m < self._num_snippets[n]:
+            raise IndexError(f"snippet {m} of title {n} ({self._title_ids[n]}) out of range "
+                             f"[0, {self._num_snippets[n]})")
+
+    def read_video(self, n: int, m: int) -> np.ndarray:
+        """Whole frames of snippet (n, m): (T, H, W, 3) uint8, no crop."""
+        self._check(n, m)
+        if self._pid != os.getpid():  # forked into a worker: never share handles
+            self._reset_handles()
+        container = self._cached(self._containers, n, self._open_video_fn(n))
+        stream = container.streams.video[0]
+        first = m * self.frames
+        # seek half a frame past the snippet start so the seek lands on its own keyframe
+        container.seek(int((first + 0.5) / self.fps / stream.time_base), stream=stream,
+                       backward=True, any_frame=False)
+        out: list[np.ndarray] = []
+        for frame in container.decode(stream):
+            k = int(round(float(frame.pts * stream.time_base) * self.fps))
+            if k < first:
+                continue
+            out.append(frame.to_ndarray(format="rgb24"))
+            if len(out) == self.frames:
+                break
+        if len(out) != self.frames:
+            raise CorpusError(f"{self.corpus_dir / self._video[n]}: snippet {m} decoded "
+                              f"{len(out)} of {self.frames} frames; the corpus is damaged, "
+                              "delete this title's folder and rerun binge prepare")
+        return np.stack(out)
+
+    def read_audio(self, n: int, m: int) -> np.ndarray:
+        """Log-mel of snippet (n, m): (P, Q) float32, unmasked."""
+        self._check(n, m)
+        if self._pid != os.getpid():  # forked into a worker: never share handles
+            self._reset_handles()
+        path = self.corpus_dir / self._audio[n]
+        mm = self._cached(self._memmaps, n, lambda: np.load(path, mmap_mode="r"))
+        t0, q = snippet_frames(m, self.seconds, self._settings)
+        return np.asarray(mm[t0:t0 + q], dtype=np.float32).T
+
+    def get_snippet(self, n: int, m: int) -> dict[str, Any]:
+        """Snippet (n, m) without augmentation, crop or transform: whole frames."""
+        return self._sample(n, m, torch.from_numpy(self.read_video(n, m)),
+                            torch.from_numpy(self.read_audio(n, m))[None])
+
+    def _sample(self, n: int, m: int, video: torch.Tensor, audio: torch.Tensor) -> dict[str, Any]:
+        return {"video": video, "audio": audio, "title": n, "snippet": m,
+                "start_s": m * self.frames / self.fps, "end_s": (m + 1) * self.frames / self.fps}
+
+    def __getitem__(self, index: tuple[int, int] | int) -> dict[str, Any]:
+        n, m = self.index_to_pair(int(index)) if np.ndim(index) == 0 else map(int, index)
+        rng = (np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
+               if self.augment else None)
+        video = self.read_video(n, m)
+        if self.crop_size is not None:
+            video = crop_video(video, self.crop_size, rng)
+        video_t = torch.from_numpy(np.ascontiguousarray(video))
+        audio = self.read_audio(n, m)
+        if rng is not None:
+            if self.sigma > 0:
+                video_t = color_jitter(video_t, self.sigma, rng)
+            if self.mask_fraction > 0:
+                audio = mask_audio(audio, self.mask_fraction, rng)
+        sample = self._sample(n, m, video_t, torch.from_numpy(np.ascontiguousarray(audio))[None])
+        return self.transform(sample) if self.transform is not None else sample
+
+    @classmethod
+    def from_config(cls, cfg: Any, corpus_dir: Optional[str | os.PathLike] = None,
+                    split: Optional[str] = None, augment: bool = True,
+                    **kwargs: Any) -> "SnippetDataset":
+        """Build from a :class:`binge.config.Config` (data + augment sections), checking
+        the corpus was prepared with ``cfg.data``."""
+        corpus = corpus_dir or cfg.data.corpus
+        if corpus is None:
+            raise ValueError("no corpus folder: set data.corpus or pass corpus_dir")
+        return cls(corpus, split=split, augment=augment, crop_size=cfg.augment.crop_size,
+                   color_jitter=cfg.augment.color_jitter,
+                   audio_mask_max_fraction=cfg.augment.audio_mask_max_fraction,
+                   data=cfg.data, **kwargs)

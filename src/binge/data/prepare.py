@@ -1,0 +1,409 @@
+"""``binge prepare``: turn long media files into a corpus of fast random-access snippets.
+
+Per title (paper §3: title X_n, snippets x_{n,m}, m < M_n; §4.1 inputs):
+
+1. probe the file and pick the main video and audio streams (:mod:`binge.data.media`);
+2. transcode the video once to ``fps`` frames/s, shorter side ``short_side``, H.264 without
+   B-frames, ``tune=fastdecode``, a keyframe every ``frames`` frames, so every snippet
+   starts on a keyframe;
+3. stream the audio (mono = mean of channels, resampled to ``sample_rate``) through the
+   pinned log-mel (:mod:`binge.data.logmel`) into an fp16 ``.npy`` of shape
+   (num_audio_frames, n_mels), read back as a memory map;
+4. M_n = the number of whole snippets of L = frames / fps seconds that both streams cover.
+
+Resumable: a title is built in ``titles/.<id>.partial/``, its ``meta.json`` is written last
+and the folder is renamed to ``titles/<id>/`` atomically; a title whose folder exists is
+done and never redone, a partial folder is discarded and rebuilt. Bad files are listed in
+``skipped.csv`` with the reason and never stop the others.
+
+Sharding (``shard=(i, N)``): titles sorted by id, title k goes to shard ``k % N``. A shard
+writes only its titles and ``shards/skipped-<i>-of-<N>.csv``; the manifest is assembled by
+one more run over the same sources without a shard, which finds every title done.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+
+import av
+import numpy as np
+
+from binge.config import DataConfig
+from binge.data.corpus import (
+    FORMAT_VERSION, CorpusParamsError, assign_splits, atomic_write_text, check_params,
+    prepare_params, read_corpus_params, write_csv, write_manifest,
+)
+from binge.data.logmel import LogMelSettings, StreamingLogMel, snippet_frames
+from binge.data.media import MediaError, iter_audio, probe, transcode_video
+
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "PrepareError",
+    "TitleJob",
+    "PrepareReport",
+    "discover",
+    "plan_titles",
+    "count_snippets",
+    "prepare_title",
+    "prepare_corpus",
+]
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = frozenset({
+    ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".mpg", ".mpeg", ".ts", ".m2ts",
+    ".mts", ".flv", ".wmv", ".ogv", ".3gp", ".vob",
+})
+SKIPPED_COLUMNS = ("source_path", "reason")
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class PrepareError(RuntimeError):
+    """The prepare run itself cannot go on (bad arguments, unreadable metadata)."""
+
+
+@dataclass(frozen=True)
+class TitleJob:
+    """One title to prepare: its id, source file and metadata."""
+
+    title_id: str
+    source_path: str
+    group: str
+    genre: str = ""
+    kind: str = ""
+    split: str = ""  # a user's split ("train" / "heldout"), "" to decide
+
+
+@dataclass
+class PrepareReport:
+    """What a prepare run did. ``exit_code``: 0 nothing skipped, 3 some skipped."""
+
+    out_dir: Path
+    title_ids: list[str] = field(default_factory=list)  # prepared titles (this shard)
+    new: int = 0  # titles prepared by this run
+    reused: int = 0  # titles found done from an earlier run
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source_path, reason)
+    manifest: Optional[Path] = None  # None for a shard of a sharded run
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.skipped else 0
+
+
+# ----------------------------------------------------------------------------- planning
+def discover(sources: Iterable[str | os.PathLike]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Media files under ``sources`` (files are taken as given; folders are searched
+    recursively for :data:`VIDEO_EXTENSIONS`). Returns (files, missing) with missing as
+    (path, reason) rows."""
+    files: list[Path] = []
+    missing: list[tuple[str, str]] = []
+    for src in sources:
+        p = Path(src).expanduser()
+        if p.is_file():
+            files.append(p.resolve())
+        elif p.is_dir():
+            files.extend(sorted(q.resolve() for q in p.rglob("*")
+                                if q.is_file() and q.suffix.lower() in VIDEO_EXTENSIONS))
+        else:
+            missing.append((str(p), "file or folder not found"))
+    unique = sorted(set(files))
+    return unique, missing
+
+
+def _read_metadata(path: Path) -> dict[Path, dict[str, str]]:
+    """Rows of a metadata CSV keyed by resolved media path (relative to the CSV's folder)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PrepareError(f"metadata file {path} does not exist")
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or "path" not in reader.fieldnames:
+            raise PrepareError(f"{path}: a metadata CSV needs a 'path' column (and optional "
+                               "title_id, group, genre, kind, split); found "
+                               f"{reader.fieldnames}")
+        rows = {}
+        for i, row in enumerate(reader, start=2):
+            if not row.get("path"):
+                raise PrepareError(f"{path}, line {i}: empty 'path'")
+            split = (row.get("split") or "").strip()
+            if split not in ("", "train", "heldout"):
+                raise PrepareError(f"{path}, line {i}: split {split!r} must be 'train', "
+                                   "'heldout' or empty")
+            rows[(path.parent / row["path"]).resolve()] = {k: (v or "").strip()
+                                                            for k, v in row.items() if k}
+    return rows
+
+
+def _title_id(path: Path, taken: set[str]) -> str:
+    base = _SAFE_ID.sub("_", path.stem).strip("._") or "title"
+    if base in taken:
+        base = f"{base}-{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
+    return base
+
+
+def plan_titles(
+    sources: Sequence[str | os.PathLike],
+    metadata: Optional[str | os.PathLike] = None,
+) -> tuple[list[TitleJob], list[tuple[str, str]]]:
+    """The titles to prepare, sorted by id, and the (path, reason) rows of sources not found.
+
+    Files come from ``sources``; with no sources, from the metadata CSV's rows. A metadata
+    row gives title_id, group (show), genre, kind and split; a title without a group is
+    its own group.
+    """
+    meta = _read_metadata(Path(metadata)) if metadata is not None else {}
+    files, skipped = discover(sources)
+    if not sources:
+        files = [p for p in meta if p.is_file()]
+        skipped += [(str(p), f"listed in {metadata} but not found")
+                    for p in meta if not p.is_file()]
+    jobs: list[TitleJob] = []
+    taken: set[str] = set()
+    for p in files:
+        row = meta.get(p, {})
+        tid = row.get("title_id") or _title_id(p, taken)
+        if _SAFE_ID.search(tid) or tid.startswith("."):
+            raise PrepareError(f"{metadata}: title_id {tid!r} may only use letters, digits, "
+                               "'.', '_' and '-' and must not start with '.'")
+        if tid in taken:
+            raise PrepareError(f"{metadata}: title_id {tid!r} is used twice")
+        taken.add(tid)
+        jobs.append(TitleJob(tid, str(p), row.get("group") or tid, row.get("genre", ""),
+                             row.get("kind", ""), row.get("split", "")))
+    return sorted(jobs, key=lambda j: j.title_id), skipped
+
+
+# ----------------------------------------------------------------------------- one title
+def count_snippets(num_video_frames: int, num_audio_frames: int, data: DataConfig) -> int:
+    """M_n: whole snippets covered by both the video frames and the audio frames."""
+    settings = LogMelSettings.from_config(data)
+    m = num_video_frames // data.frames
+    while m > 0:
+        t0, q = snippet_frames(m - 1, data.snippet_seconds, settings)
+        if t0 + q <= num_audio_frames:
+            break
+        m -= 1
+    return m
+
+
+def _check_complete(job: TitleJob, decoded_s: float, announced_s: Optional[float], what: str):
+    if announced_s and decoded_s < announced_s - max(2.0, 0.05 * announced_s):
+        raise MediaError(job.source_path, f"truncated or corrupt: decoded {decoded_s:.1f} s of "
+                                          f"{what} out of the {announced_s:.1f} s it announces")
+
+
+def _audio_logmel(job: TitleJob, data: DataConfig) -> tuple[np.ndarray, int]:
+    """Streamed log-mel of the title's main audio: ((num_audio_frames, n_mels) fp16,
+    number of audio samples)."""
+    streamer = StreamingLogMel(LogMelSettings.from_config(data))
+    parts = [streamer.push(chunk).T.astype(np.float16)
+             for chunk in iter_audio(job.source_path, data.sample_rate)]
+    parts.append(streamer.finish().T.astype(np.float16))
+    return np.ascontiguousarray(np.concatenate(parts, axis=0)), streamer.num_samples
+
+
+def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, Any]:
+    """Prepare one title into ``out_dir/titles/<id>/`` and return its manifest row.
+
+    Raises :class:`MediaError` (with the reason) for a file that cannot be used.
+    """
+    titles = Path(out_dir) / "titles"
+    final = titles / job.title_id
+    if (final / "meta.json").is_file():
+        return json.loads((final / "meta.json").read_text())
+    partial = titles / f".{job.title_id}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+
+    info = probe(job.source_path)
+    if info.video is None:
+        raise MediaError(job.source_path, "no video stream")
+    if info.audio is None:
+        raise MediaError(job.source_path, "no audio stream")
+    seconds = data.snippet_seconds
+    if info.duration_s is not None and info.duration_s < seconds - 1.0:
+        raise MediaError(job.source_path, f"shorter than one snippet ({info.duration_s:.2f} s "
+                                          f"< {seconds:.2f} s)")
+    num_v = transcode_video(job.source_path, partial / "video.mp4", data.fps, data.short_side,
+                            keyframe_interval=data.frames)
+    announced = info.video.duration_s or info.duration_s
+    _check_complete(job, num_v / data.fps, announced, "video")
+    logmel, num_samples = _audio_logmel(job, data)
+    _check_complete(job, num_samples / data.sample_rate, info.audio.duration_s or info.duration_s,
+                    "audio")
+    m = count_snippets(num_v, len(logmel), data)
+    if m == 0:
+        raise MediaError(job.source_path, f"shorter than one snippet ({num_v / data.fps:.2f} s of "
+                                          f"video, {num_samples / data.sample_rate:.2f} s of "
+                                          f"audio < {seconds:.2f} s)")
+    np.save(partial / "audio.npy", logmel)
+    with av.open(str(partial / "video.mp4")) as c:
+        width, height = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
+    row = {
+        **asdict(job),
+        "duration_s": round(min(num_v / data.fps, num_samples / data.sample_rate), 4),
+        "num_snippets": m,
+        "video_path": f"titles/{job.title_id}/video.mp4",
+        "audio_path": f"titles/{job.title_id}/audio.npy",
+        "width": width, "height": height,
+        "num_video_frames": num_v, "num_audio_frames": len(logmel),
+        "source_width": info.video.width, "source_height": info.video.height,
+        "source_fps": round(info.video.fps, 4),
+        "source_sample_rate": info.audio.sample_rate, "source_channels": info.audio.channels,
+        "format_version": FORMAT_VERSION,
+        **prepare_params(data),
+    }
+    atomic_write_text(partial / "meta.json", json.dumps(row, indent=1, sort_keys=True))
+    if final.exists():  # a folder without meta.json cannot be a finished title
+        shutil.rmtree(final)
+    os.replace(partial, final)
+    return row
+
+
+def _worker(job: TitleJob, out_dir: Path, data: DataConfig) -> tuple[TitleJob, Optional[dict], str]:
+    """Run :func:`prepare_title`; media problems become a skip reason, other errors raise."""
+    try:
+        return job, prepare_title(job, out_dir, data), ""
+    except MediaError as err:
+        return job, None, err.reason
+    except (av.FFmpegError, ValueError, EOFError) as err:
+        return job, None, f"{type(err).__name__}: {err}"
+    finally:
+        shutil.rmtree(Path(out_dir) / "titles" / f".{job.title_id}.partial", ignore_errors=True)
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+# ----------------------------------------------------------------------------- the corpus
+def _claim_params(out_dir: Path, data: DataConfig) -> None:
+    params = prepare_params(data)
+    existing = read_corpus_params(out_dir)
+    if existing is None:
+        atomic_write_text(out_dir / "corpus.json", json.dumps(
+            {"format_version": FORMAT_VERSION, "params": params}, indent=1, sort_keys=True))
+    else:
+        check_params(out_dir, existing, params)
+
+
+def _done_row(out_dir: Path, job: TitleJob) -> Optional[dict[str, Any]]:
+    meta = out_dir / "titles" / job.title_id / "meta.json"
+    return json.loads(meta.read_text()) if meta.is_file() else None
+
+
+def prepare_corpus(
+    sources: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    metadata: Optional[str | os.PathLike] = None,
+    data: DataConfig = DataConfig(),
+    workers: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    progress: bool = True,
+) -> PrepareReport:
+    """Prepare (or resume preparing) a corpus; see the module docstring.
+
+    Args:
+        sources: media files and/or folders.
+        out_dir: the corpus folder (created).
+        metadata: optional CSV with ``path`` (relative to the CSV) and optional
+            ``title_id, group, genre, kind, split`` (``binge world`` writes one).
+        data: snippet geometry and log-mel parameters.
+        workers: processes preparing titles in parallel.
+        shard: ``(i, N)``: prepare only every N-th title starting at i.
+    Raises:
+        CorpusParamsError: ``out_dir`` holds a corpus prepared with other parameters.
+        PrepareError: bad arguments or metadata.
+    """
+    i, n = shard
+    if not (n >= 1 and 0 <= i < n):
+        raise PrepareError(f"shard {i}/{n}: expected 0 <= i < N")
+    if workers < 1:
+        raise PrepareError(f"workers={workers}: expected at least 1")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _claim_params(out, data)
+    jobs, skipped = plan_titles(sources, metadata)
+    mine = [j for k, j in enumerate(jobs) if k % n == i]
+    rows: dict[str, dict[str, Any]] = {}
+    report = PrepareReport(out)
+    todo = []
+    for job in mine:
+        row = _done_row(out, job)
+        if row is None:
+            todo.append(job)
+        elif row["source_path"] != job.source_path:
+            skipped.append((job.source_path, f"title_id {job.title_id!r} is already used in "
+                                             f"{out} by {row['source_path']}"))
+        else:
+            rows[job.title_id] = {**row, **_job_metadata(job)}
+            report.reused += 1
+    for job, row, reason in _run(todo, out, data, workers, progress):
+        if row is None:
+            skipped.append((job.source_path, reason))
+            log.warning("skipped %s: %s", job.source_path, reason)
+        else:
+            rows[job.title_id] = row
+            report.new += 1
+    report.skipped = sorted(skipped)
+    report.title_ids = sorted(rows)
+    if n > 1:
+        write_csv(out / "shards" / f"skipped-{i}-of-{n}.csv", SKIPPED_COLUMNS,
+                  [dict(zip(SKIPPED_COLUMNS, s)) for s in report.skipped])
+        return report
+    ordered = [rows[t] for t in report.title_ids]
+    splits = assign_splits([r["group"] for r in ordered], [r.get("split") or None
+                                                           for r in _jobs_by_id(jobs, ordered)])
+    for r, s in zip(ordered, splits):
+        r["split"] = s
+    report.manifest = write_manifest(out, ordered)
+    write_csv(out / "skipped.csv", SKIPPED_COLUMNS,
+              [dict(zip(SKIPPED_COLUMNS, s)) for s in report.skipped])
+    return report
+
+
+def _job_metadata(job: TitleJob) -> dict[str, str]:
+    """Metadata fields that may change between runs without redoing the media."""
+    return {"group": job.group, "genre": job.genre, "kind": job.kind, "split": job.split}
+
+
+def _jobs_by_id(jobs: list[TitleJob], rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    by_id = {j.title_id: j for j in jobs}
+    return [_job_metadata(by_id[r["title_id"]]) for r in rows]
+
+
+def _run(todo: list[TitleJob], out: Path, data: DataConfig, workers: int, progress: bool):
+    """Yield (job, row | None, reason) as titles finish, with a tqdm bar."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(todo), desc="prepare", unit="title", disable=not progress or not todo)
+    try:
+        if workers == 1 or len(todo) <= 1:
+            _init_worker()
+            for job in todo:
+                bar.set_postfix_str(job.title_id, refresh=False)
+                yield _worker(job, out, data)
+                bar.update()
+            return
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
+            futures = [pool.submit(_worker, job, out, data) for job in todo]
+            for fut in as_completed(futures):
+                yield fut.result()
+                bar.update()
+    finally:
+        bar.close()
+
