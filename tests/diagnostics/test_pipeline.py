@@ -1,0 +1,121 @@
+"""Checkpoint → embeddings (cached) → measures → JSON + PNG, on a stand-in held-out split."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from binge.config import to_dict
+from binge.diagnostics import measure
+from binge.diagnostics import discrepancy as disc
+from binge.diagnostics import runs as runs_mod
+from binge.models import build_av_model
+
+KEYS = ("kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap")
+
+
+def test_measure_hook(fake_heldout, tiny_cfg):
+    torch.manual_seed(0)
+    model = build_av_model(tiny_cfg.model).train()
+    a = measure(model, fake_heldout, tiny_cfg)
+    assert model.training  # the hook restores the mode it found
+    b = measure(model, fake_heldout, tiny_cfg)
+    for key in KEYS:
+        assert np.isfinite(a[key]) and a[key] == b[key]
+    assert a["kl_diff_pos"] - a["kl_neg_pos"] == pytest.approx(a["gap"])
+    # title 3 has one snippet (no S− pair) → skipped; 4 titles × min(3, M_n) snippets
+    assert a["sampling"]["titles"] == 4 and a["sampling"]["snippets"] == 12
+    assert a["sampling"]["skipped_titles_under_2_snippets"] == 1
+    assert a["pairs"]["pos"]["count"] == 12
+    assert a["pairs"]["neg"]["total"] == 4 * 3 * 2
+    assert a["pairs"]["diff"]["total"] == 12 * 12 - 4 * 9
+    assert a["pairs"]["diff"]["count"] == 50  # max_pairs_per_set
+    assert a["similarity"]["normalize"] is False  # configs/tiny.yaml: Eq. 1 unnormalized
+
+
+def test_embeddings_match_the_model_and_rows(fake_heldout, tiny_cfg):
+    """Row r of the embeddings is the model's output on snippet (n_r, m_r) of the selection."""
+    from binge.data.transforms import video_to_float
+    from binge.diagnostics.embed import embed_snippets
+    from binge.diagnostics.pairs import select_snippets
+
+    torch.manual_seed(0)
+    model = build_av_model(tiny_cfg.model).eval()
+    sel = select_snippets(fake_heldout.num_snippets, 8, 3, seed=0)
+    zv, za = embed_snippets(model, fake_heldout, sel, batch_size=5, progress=False)
+    assert fake_heldout.calls == sel.items()  # each selected snippet read once, in row order
+    r = 7
+    item = fake_heldout[sel.items()[r]]
+    with torch.no_grad():
+        ref_v = model.embed_video(video_to_float(item["video"][None]))[0].numpy()
+        ref_a = model.embed_audio(item["audio"][None])[0].numpy()
+    assert np.allclose(zv[r], ref_v, atol=1e-5) and np.allclose(za[r], ref_a, atol=1e-5)
+
+
+def test_augmenting_dataset_is_refused(fake_heldout, tiny_cfg):
+    fake_heldout.augment = True
+    with pytest.raises(ValueError, match="augment=False"):
+        measure(build_av_model(tiny_cfg.model), fake_heldout, tiny_cfg)
+
+
+def _run(tmp_path, name, cfg, steps):
+    """A folder as `binge pretrain` writes it: checkpoints/step_XXXXXXX.pt with model + config."""
+    from binge.train.checkpoint import atomic_save
+
+    run = tmp_path / name
+    torch.manual_seed(sum(map(ord, name)))
+    model = build_av_model(cfg.model)
+    for step in steps:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.01 * torch.randn_like(p))
+        atomic_save({"model": model.state_dict(), "config": to_dict(cfg), "step": step},
+                    run / "checkpoints" / f"step_{step:07d}.pt")
+    return run
+
+
+def test_checkpoint_to_json_png_and_cache(tmp_path, fake_heldout, fake_corpus, tiny_cfg):
+    run_cfg = replace(tiny_cfg, objective=replace(tiny_cfg.objective, normalize=True, temperature=0.1))
+    run = _run(tmp_path, "normrun", run_cfg, [5])
+    ckpt = run / "checkpoints" / "step_0000005.pt"
+    out = tmp_path / "out"
+    r1 = disc.evaluate_checkpoint(ckpt, fake_corpus, tiny_cfg, out, dataset=fake_heldout)
+    written = json.loads((out / "discrepancy.json").read_text())
+    for key in KEYS:
+        assert written[key] == pytest.approx(r1[key])
+        assert len(written["ci"][key]) == 2
+    assert written["step"] == 5
+    # the similarity is the run's (cosine / τ), not the discrepancy config's
+    assert written["similarity"]["normalize"] is True and written["similarity"]["temperature"] == 0.1
+    assert written["pairs"]["pos"]["mean"] <= 1 / 0.1 + 1e-6  # cosine / τ is bounded by 1/τ
+    png = (out / "histograms.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert r1["cache"]["hit"] is False
+    fake_heldout.calls.clear()
+    r2 = disc.evaluate_checkpoint(ckpt, fake_corpus, tiny_cfg, out, dataset=fake_heldout)
+    assert r2["cache"]["hit"] is True and fake_heldout.calls == []  # embedded once
+    assert all(r2[k] == r1[k] for k in KEYS)
+    other = replace(tiny_cfg, discrepancy=replace(tiny_cfg.discrepancy, seed=1))
+    assert disc.evaluate_checkpoint(ckpt, fake_corpus, other, out,
+                                    dataset=fake_heldout)["cache"]["hit"] is False
+
+
+def test_run_curves_and_compare(tmp_path, fake_heldout, fake_corpus, tiny_cfg, monkeypatch):
+    k1 = _run(tmp_path, "k1", tiny_cfg, [2, 4, 6])
+    k4 = _run(tmp_path, "k4", replace(tiny_cfg, sampling=replace(tiny_cfg.sampling, k=4)), [3, 6])
+    monkeypatch.setattr(runs_mod, "open_heldout", lambda *args: fake_heldout)
+    out = tmp_path / "fig"
+    summary = runs_mod.compare_runs([k1, k4], fake_corpus, tiny_cfg, out)
+    labels = [c["label"] for c in summary["runs"]]
+    assert labels[0].startswith("k1 (k=1") and labels[1].startswith("k4 (k=4")
+    assert [p["step"] for p in summary["runs"][0]["points"]] == [2, 4, 6]
+    assert [p["step"] for p in summary["runs"][1]["points"]] == [3, 6]
+    for f in ("compare.png", "compare.json", "k1/curves.png", "k1/curves.json",
+              "k1/step_0000004/discrepancy.json", "k4/step_0000006/histograms.png"):
+        assert (out / f).is_file(), f
+    with pytest.raises(FileNotFoundError, match="no step_"):
+        runs_mod.run_checkpoints(tmp_path / "nowhere")
