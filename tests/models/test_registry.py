@@ -76,3 +76,14 @@ def test_same_seed_same_weights():
 def test_wrong_layout_is_a_clear_error(name, shape):
     with pytest.raises(ValueError, match="expects"):
         create_model(name).forward_features(torch.randn(*shape))
+
+
+def test_input_spec_validates_its_fields():
+    from binge.models import InputSpec
+
+    assert InputSpec("audio", 1, 301, mel_bins=96).shape == (1, 96, 301)
+    assert InputSpec("video", 3, 16, size=158).feature_dims == 3
+    with pytest.raises(ValueError, match="size"):
+        InputSpec("video", 3, 16)
+    with pytest.raises(ValueError, match="mel_bins"):
+        InputSpec("audio", 1, 200)

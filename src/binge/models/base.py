@@ -18,12 +18,9 @@ from typing import Literal, Optional
 import torch
 from torch import nn
 
-__all__ = ["InputSpec", "Encoder", "KINETICS_MEAN", "KINETICS_STD", "init_weights"]
+from ..data.transforms import KINETICS_MEAN, KINETICS_STD
 
-#: Per-channel RGB mean and std of Kinetics-400 on [0, 1] pixels, as used by torchvision's
-#: video models (and by ``binge.data.transforms.video_to_float``).
-KINETICS_MEAN: tuple[float, float, float] = (0.43216, 0.394666, 0.37645)
-KINETICS_STD: tuple[float, float, float] = (0.22803, 0.22145, 0.216989)
+__all__ = ["InputSpec", "Encoder", "KINETICS_MEAN", "KINETICS_STD", "init_weights"]
 
 
 @dataclass(frozen=True)
@@ -32,8 +29,10 @@ class InputSpec:
     globally pooled, so other sizes also run; these are the sizes of the config it ships for).
 
     Video: ``(channels, frames, size, size)`` = (3, T, H, W), normalised with ``mean``/``std``
-    per channel after scaling to [0, 1]. Audio: ``(channels, mel_bins, frames)`` = (1, P, Q),
-    a log-mel image with P mel filters and Q STFT frames (paper §3 notation).
+    per channel after scaling to [0, 1] (the Kinetics values of
+    ``binge.data.transforms.video_to_float`` for every video model here).
+    Audio: ``(channels, mel_bins, frames)`` = (1, P, Q), a log-mel image with P mel filters
+    and Q STFT frames (paper §3 notation).
     """
 
     modality: Literal["video", "audio"]
@@ -44,14 +43,20 @@ class InputSpec:
     mean: Optional[tuple[float, ...]] = None  # video only
     std: Optional[tuple[float, ...]] = None  # video only
 
+    def __post_init__(self) -> None:
+        if self.modality == "video" and self.size is None:
+            raise ValueError("a video InputSpec needs size (the crop side)")
+        if self.modality == "audio" and self.mel_bins is None:
+            raise ValueError("an audio InputSpec needs mel_bins")
+        if self.modality not in ("video", "audio"):
+            raise ValueError(f"modality must be 'video' or 'audio', got {self.modality!r}")
+
     @property
     def shape(self) -> tuple[int, ...]:
         """The per-sample input shape: (3, T, H, W) for video, (1, P, Q) for audio."""
         if self.modality == "video":
-            assert self.size is not None
-            return (self.channels, self.frames, self.size, self.size)
-        assert self.mel_bins is not None
-        return (self.channels, self.mel_bins, self.frames)
+            return (self.channels, self.frames, self.size, self.size)  # type: ignore[return-value]
+        return (self.channels, self.mel_bins, self.frames)  # type: ignore[return-value]
 
     @property
     def feature_dims(self) -> int:
