@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
+from binge.cli import main
 from binge.config import to_dict
 from binge.diagnostics import measure
 from binge.diagnostics import discrepancy as disc
@@ -119,3 +121,13 @@ def test_run_curves_and_compare(tmp_path, fake_heldout, fake_corpus, tiny_cfg, m
         assert (out / f).is_file(), f
     with pytest.raises(FileNotFoundError, match="no step_"):
         runs_mod.run_checkpoints(tmp_path / "nowhere")
+
+
+def test_cli_errors_name_the_fix(tmp_path):
+    with pytest.raises(SystemExit, match="binge prepare"):
+        main(["discrepancy", "--random-init", "--corpus", str(tmp_path), "--config",
+              str(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml")])
+    with pytest.raises(SystemExit, match="unknown key"):
+        main(["discrepancy", "--random-init", "--corpus", str(tmp_path), "discrepancy.nope=1"])
+    with pytest.raises(SystemExit, match="does not exist"):
+        main(["discrepancy", "--checkpoint", str(tmp_path / "missing.pt"), "--corpus", str(tmp_path)])

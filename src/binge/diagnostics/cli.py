@@ -67,7 +67,17 @@ def _print(label: str, r: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from binge.config import ConfigError, load_config
+    """Bad input (missing corpus or checkpoint, wrong config) ends with one clear message."""
+    from binge.config import ConfigError
+
+    try:
+        return _run(args)
+    except (ConfigError, FileNotFoundError, ValueError) as err:
+        raise SystemExit(f"binge discrepancy: {err}") from err
+
+
+def _run(args: argparse.Namespace) -> int:
+    from binge.config import load_config
     from binge.diagnostics.discrepancy import (
         evaluate_checkpoint,
         similarity_spec,
@@ -76,10 +86,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from binge.diagnostics.runs import compare_runs, evaluate_run
 
-    try:
-        cfg = load_config(args.config, args.overrides)
-    except ConfigError as err:
-        raise SystemExit(f"binge discrepancy: {err}") from err
+    cfg = load_config(args.config, args.overrides)
     out = Path(args.out or cfg.discrepancy.out_dir)
     cache = None if args.no_cache else (cfg.discrepancy.cache_dir or str(out / "cache"))
     cfg = with_discrepancy(cfg, cache_dir=cache)
