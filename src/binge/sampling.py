@@ -92,7 +92,8 @@ class HierarchicalBatchSampler:
     **Within a unit.** A window start ``s ~ U{0, …, M − w}`` is drawn, then ``k`` distinct
     offsets uniformly from ``[0, w)`` (Floyd's algorithm), returned in ascending order. With
     ``w = M`` every ``k``-subset is equally likely; with ``w < M`` snippets within ``w − 1``
-    of a unit's ends are drawn less often than central ones.
+    of a unit's ends are drawn less often than central ones. For ``k = 1`` a window
+    constrains nothing and the snippet is uniform in its unit.
 
     **Epoch.** Batches are drawn independently (units are sampled with replacement *across*
     batches), so an epoch is a number of steps, not a pass without replacement:
@@ -199,32 +200,30 @@ class HierarchicalBatchSampler:
     def _build_units(self, lengths: np.ndarray, groups: Optional[Sequence[Hashable]]) -> None:
         """Units (titles or stitched groups) as flat O(N) arrays.
 
-        ``_unit_titles[_unit_ptr[u]:_unit_ptr[u+1]]`` are unit ``u``'s titles in order and
-        ``_title_start`` the offset of each of them inside the stitched unit.
+        Titles are ordered unit by unit (index order inside a unit): ``_unit_titles[j]`` is
+        the j-th title of that order and ``_starts[j]`` its first snippet in the concatenation
+        of all units; unit ``u`` covers ``[_unit_start[u], _unit_start[u] + _unit_len[u])``.
         """
         if groups is None:
-            self._unit_titles = np.arange(lengths.size, dtype=np.int64)
-            self._unit_ptr = np.arange(lengths.size + 1, dtype=np.int64)
-            self._title_start = np.zeros(lengths.size, dtype=np.int64)
-            self._unit_len = lengths.copy()
+            codes = np.arange(lengths.size, dtype=np.int64)
             self.unit_ids: list[Hashable] = list(range(lengths.size))
-            return
-        if len(groups) != lengths.size:
-            raise ValueError(
-                f"groups has {len(groups)} entries but snippets_per_title has {lengths.size}"
-            )
-        first: dict[Hashable, int] = {}
-        codes = np.fromiter((first.setdefault(g, len(first)) for g in groups),
-                            dtype=np.int64, count=lengths.size)
+        else:
+            if len(groups) != lengths.size:
+                raise ValueError(
+                    f"groups has {len(groups)} entries but snippets_per_title has {lengths.size}"
+                )
+            first: dict[Hashable, int] = {}
+            codes = np.fromiter((first.setdefault(g, len(first)) for g in groups),
+                                dtype=np.int64, count=lengths.size)
+            self.unit_ids = list(first)
         order = np.argsort(codes, kind="stable")  # titles grouped, index order inside
-        counts = np.bincount(codes, minlength=len(first))
-        self._unit_titles = order
-        self._unit_ptr = np.concatenate([[0], np.cumsum(counts)])
+        counts = np.bincount(codes, minlength=len(self.unit_ids))
+        ptr = np.concatenate([[0], np.cumsum(counts)])
         ordered_len = lengths[order]
-        cum = np.cumsum(ordered_len) - ordered_len  # global start of each ordered title
-        self._title_start = cum - np.repeat(cum[self._unit_ptr[:-1]], counts)
-        self._unit_len = np.add.reduceat(ordered_len, self._unit_ptr[:-1])
-        self.unit_ids = list(first)
+        self._unit_titles = order
+        self._starts = np.cumsum(ordered_len) - ordered_len
+        self._unit_start = self._starts[ptr[:-1]]
+        self._unit_len = np.add.reduceat(ordered_len, ptr[:-1])
 
     def _select_eligible(self) -> None:
         """Apply the short-unit policy; log the exclusions; fail if a batch cannot be filled."""
@@ -307,10 +306,10 @@ class HierarchicalBatchSampler:
         groups_per_batch = self.batch_size // self.k
         if self.distinct_titles:
             units = self._draw_distinct_units(rng, groups_per_batch)
-            pairs = [p for u in units for p in self._draw_group(rng, int(u))]
+            index = self._draw_snippets(rng, units)
         else:
-            pairs = self._draw_groups_with_replacement(rng, groups_per_batch)
-        return pairs
+            units, index = self._draw_with_replacement(rng, groups_per_batch)
+        return self._to_pairs(np.repeat(units, self.k), index)
 
     # ------------------------------------------------------------------ drawing
     def _draw_distinct_units(self, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -328,50 +327,60 @@ class HierarchicalBatchSampler:
             picks = picks[np.argsort(keys[picks], kind="stable")]
         return self._eligible[picks]
 
-    def _draw_unit(self, rng: np.random.Generator) -> int:
-        """One eligible unit, with replacement."""
+    def _draw_units(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """``count`` eligible units, i.i.d. (with replacement)."""
         if self.title_weighting == "uniform":
-            return int(self._eligible[rng.integers(0, self._eligible.size)])
-        x = rng.random() * self._cum_weight[-1]
-        j = int(np.searchsorted(self._cum_weight, x, side="right"))
-        return int(self._eligible[min(j, self._eligible.size - 1)])
+            return self._eligible[rng.integers(0, self._eligible.size, size=count)]
+        x = rng.random(count) * self._cum_weight[-1]
+        j = np.searchsorted(self._cum_weight, x, side="right")
+        return self._eligible[np.minimum(j, self._eligible.size - 1)]
 
-    def _draw_groups_with_replacement(
+    def _draw_with_replacement(
         self, rng: np.random.Generator, count: int
-    ) -> list[tuple[int, int]]:
-        """Groups whose units may repeat; a group sharing a pair with earlier ones is redrawn."""
-        seen: set[tuple[int, int]] = set()
-        pairs: list[tuple[int, int]] = []
-        budget = _MAX_DRAWS_PER_GROUP * count
-        while len(pairs) < count * self.k:
-            if budget == 0:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` groups from i.i.d. units, keeping a group only if it shares no pair with
+        the groups kept before it (a sequential rejection, processed in chunks)."""
+        seen: set[int] = set()
+        units: list[int] = []
+        index: list[np.ndarray] = []
+        drawn = 0
+        while len(units) < count:
+            if drawn >= _MAX_DRAWS_PER_GROUP * count:
                 raise RuntimeError(
-                    f"could not fill a batch of {self.batch_size} distinct pairs after "
-                    f"{_MAX_DRAWS_PER_GROUP * count} draws: the corpus is too small for "
-                    f"B={self.batch_size}, k={self.k}, w={self.window}; lower batch_size"
+                    f"could not fill a batch of {self.batch_size} distinct pairs after {drawn} "
+                    f"draws: the corpus is too small for B={self.batch_size}, k={self.k}, "
+                    f"w={self.window}; lower sampling.batch_size"
                 )
-            budget -= 1
-            group = self._draw_group(rng, self._draw_unit(rng))
-            if seen.isdisjoint(group):
-                seen.update(group)
-                pairs.extend(group)
-        return pairs
+            chunk = self._draw_units(rng, count - len(units))
+            offsets = self._draw_snippets(rng, chunk).reshape(chunk.size, self.k)
+            drawn += chunk.size
+            for u, idx in zip(chunk.tolist(), offsets):
+                keys = (self._unit_start[u] + idx).tolist()  # global snippet ids
+                if len(units) < count and seen.isdisjoint(keys):
+                    seen.update(keys)
+                    units.append(u)
+                    index.append(idx)
+        return np.asarray(units, dtype=np.int64), np.concatenate(index)
 
-    def _draw_group(self, rng: np.random.Generator, unit: int) -> list[tuple[int, int]]:
-        """``k`` distinct snippets of ``unit`` inside a window, mapped to real pairs."""
-        length = int(self._unit_len[unit])
-        w = length if self.window is None else min(self.window, length)
-        start = int(rng.integers(0, length - w + 1))
-        offsets = np.sort(floyd_sample(rng, w, self.k)) + start
-        return [self._to_pair(unit, int(s)) for s in offsets]
+    def _draw_snippets(self, rng: np.random.Generator, units: np.ndarray) -> np.ndarray:
+        """(len(units)·k,) snippet indices inside each unit: ``k`` distinct per unit, ascending,
+        inside a window of ``w`` (any single snippet when ``k = 1``: uniform in the unit)."""
+        lengths = self._unit_len[units]
+        if self.k == 1:
+            return rng.integers(0, lengths)
+        out = np.empty((units.size, self.k), dtype=np.int64)
+        for g, length in enumerate(lengths.tolist()):
+            w = length if self.window is None else min(self.window, length)
+            start = int(rng.integers(0, length - w + 1))
+            out[g] = np.sort(floyd_sample(rng, w, self.k)) + start
+        return out.reshape(-1)
 
-    def _to_pair(self, unit: int, index: int) -> tuple[int, int]:
-        """Map snippet ``index`` of (possibly stitched) ``unit`` to ``(title, snippet)``."""
-        lo, hi = int(self._unit_ptr[unit]), int(self._unit_ptr[unit + 1])
-        if hi - lo == 1:
-            return int(self._unit_titles[lo]), index
-        j = lo + int(np.searchsorted(self._title_start[lo:hi], index, side="right")) - 1
-        return int(self._unit_titles[j]), index - int(self._title_start[j])
+    def _to_pairs(self, units: np.ndarray, index: np.ndarray) -> list[tuple[int, int]]:
+        """Map snippet ``index`` of (possibly stitched) ``units`` to real ``(title, snippet)``."""
+        pos = self._unit_start[units] + index
+        # the last title starting at or before pos (empty titles share their successor's start)
+        j = np.searchsorted(self._starts, pos, side="right") - 1
+        return list(zip(self._unit_titles[j].tolist(), (pos - self._starts[j]).tolist()))
 
 
 def build_sampler(

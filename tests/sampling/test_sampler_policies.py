@@ -110,3 +110,31 @@ def test_works_as_a_dataloader_batch_sampler():
     s.set_epoch(2, start_step=1)
     loaded = [b.tolist() for b in DataLoader(_Pairs(), batch_sampler=s)]
     assert loaded == [[list(p) for p in s.batch(2, step)] for step in range(1, 5)]
+
+
+def test_k1_ignores_the_window_inside_a_title():
+    """k = 1: a window constrains nothing, so the snippet is uniform in its title."""
+    from scipy.stats import chisquare
+
+    s = HierarchicalBatchSampler([20, 30], batch_size=2, k=1, window=4, seed=8,
+                                 short_titles="shrink_window")
+    counts = {0: [0] * 20, 1: [0] * 30}
+    for step in range(3000):
+        for t, m in s.global_batch(0, step):
+            counts[t][m] += 1
+    assert chisquare(counts[0]).pvalue > 1e-3 and chisquare(counts[1]).pvalue > 1e-3
+
+
+def test_groups_with_replacement_stay_pair_disjoint_or_fail_clearly():
+    s = HierarchicalBatchSampler([4], batch_size=4, k=2, window=2, distinct_titles=False)
+    outcomes = []
+    for step in range(30):
+        try:
+            batch = s.global_batch(0, step)
+        except RuntimeError as err:
+            assert "lower sampling.batch_size" in str(err)
+            outcomes.append("error")
+        else:
+            assert sorted(batch) == [(0, 0), (0, 1), (0, 2), (0, 3)]
+            outcomes.append("ok")
+    assert set(outcomes) == {"ok", "error"}  # {1, 2} drawn first leaves no adjacent pair

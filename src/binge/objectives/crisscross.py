@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from binge.objectives.avid import encode_pooled, freeze_model_heads
 from binge.objectives.base import Objective
+from binge.objectives.memory_bank import at_least_float32
 
 __all__ = [
     "Projector",
@@ -77,7 +78,7 @@ class Predictor(nn.Sequential):
 
 def negative_cosine(p: Tensor, z: Tensor) -> Tensor:
     """D(p, z) = −mean_b cos(p_b, z_b) with the gradient stopped on the target z (Eq. 1)."""
-    return -F.cosine_similarity(p.float(), z.detach().float(), dim=1).mean()
+    return -F.cosine_similarity(at_least_float32(p), at_least_float32(z.detach()), dim=1).mean()
 
 
 def crisscross_loss(
@@ -96,7 +97,7 @@ def crisscross_loss(
 @torch.no_grad()
 def collapse_std(z: Tensor) -> Tensor:
     """Mean over dimensions of the batch std of ℓ2-normalised z (B, d); 0 means collapse."""
-    return F.normalize(z.detach().float(), dim=1).std(dim=0).mean()
+    return F.normalize(at_least_float32(z.detach()), dim=1).std(dim=0).mean()
 
 
 class CrissCrossObjective(Objective):

@@ -19,6 +19,8 @@ from typing import Any, Callable, Optional
 import torch
 from torch.optim import Optimizer
 
+from binge.objectives.memory_bank import at_least_float32
+
 __all__ = ["LARC", "larc_factor"]
 
 
@@ -90,8 +92,8 @@ class LARC(Optimizer):
                 if p.grad is None:
                     continue
                 factor = larc_factor(
-                    torch.linalg.vector_norm(p.detach().float()),
-                    torch.linalg.vector_norm(p.grad.detach().float()),
+                    torch.linalg.vector_norm(at_least_float32(p.detach())),
+                    torch.linalg.vector_norm(at_least_float32(p.grad.detach())),
                     float(group["lr"]), wd, self.trust_coefficient, self.clip, self.eps,
                 )
                 p.grad.mul_(factor.to(p.grad.dtype))
