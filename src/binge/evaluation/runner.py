@@ -1,0 +1,180 @@
+"""``evaluate(cfg, checkpoint=…, random_init=…)``: one protocol on one dataset, every split
+asked for, every repeat; writes ``results.json`` (every number with its config), a printed
+table and one confusion-matrix PNG per split (paper §4.1; CrissCross §E)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from binge.config import Config, DataConfig, to_dict
+from binge.data.datasets import DownstreamSplit, load_split, splits_of
+from binge.data.datasets.sources import AudioSource, VideoSource
+from binge.data.logmel import LogMelSettings, frames_per_snippet
+from binge.evaluation.clips import AudioGeometry, ViewClips, TrainClips, VideoGeometry
+from binge.evaluation.encoders import Classifier, load_eval_encoder, pretraining_data_config
+from binge.evaluation.extract import map_views
+from binge.evaluation.finetune import finetune
+from binge.evaluation.linear import probe_and_score
+from binge.evaluation.pooling import pool_features
+from binge.evaluation.report import (
+    confusion_matrix,
+    format_table,
+    mean_std,
+    plot_confusion,
+    top1,
+    write_json,
+)
+from binge.evaluation.retrieval import recall_at_k
+
+__all__ = ["evaluate", "resolve_device"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class _Task:
+    """Sources and clip geometry of one split for one encoder."""
+
+    def __init__(self, cfg: Config, split: DownstreamSplit, encoder, data: DataConfig, cache_dir: Optional[Path]):
+        ev, clips = cfg.evaluate, cfg.evaluate.clips
+        self.split = split
+        paths = lambda samples: [s.path for s in samples]  # noqa: E731
+        if split.modality == "audio":
+            settings = LogMelSettings.from_config(data)
+            self.train_src = AudioSource(paths(split.train), settings, cache_dir)
+            self.test_src = AudioSource(paths(split.test), settings, cache_dir)
+            self.geometry = AudioGeometry(frames_per_snippet(clips.audio_seconds, settings),
+                                          ev.finetune.audio_mask_max_fraction)
+            self.test_crops = 1
+        else:
+            spec = encoder.input_spec
+            jitter = tuple(ev.finetune.scale_jitter)
+            if len(jitter) != 2 or jitter[0] > jitter[1] or jitter[0] < clips.crop_size:
+                raise ValueError(f"evaluate.finetune.scale_jitter {list(jitter)} must be [lo, hi] with "
+                                 f"crop_size {clips.crop_size} <= lo <= hi")
+            short = max(jitter[1], clips.test_short_side)  # cache once at the largest size needed
+            self.train_src = VideoSource(paths(split.train), clips.fps, short, cache_dir)
+            self.test_src = VideoSource(paths(split.test), clips.fps, short, cache_dir)
+            self.geometry = VideoGeometry(
+                clips.frames, clips.crop_size, clips.test_short_side, jitter,  # type: ignore[arg-type]
+                tuple(spec.mean), tuple(spec.std), ev.finetune.hflip, ev.finetune.color_jitter,
+            )
+            self.test_crops = clips.test_crops
+        self.y_train = np.array([s.label for s in split.train])
+        self.y_test = np.array([s.label for s in split.test])
+        self.groups = np.array([s.group for s in split.train])
+
+
+def _features(encoder, views: ViewClips, pooling: str, max_kernel, cfg: Config, device, desc: str) -> np.ndarray:
+    fn = lambda x: pool_features(encoder.forward_features(x), pooling, max_kernel)  # noqa: E731
+    return map_views(views, fn, cfg.evaluate.batch_size, device, cfg.evaluate.num_workers, desc).numpy()
+
+
+def _run_linear(task: _Task, encoder, cfg: Config, device, seed: int) -> dict[str, Any]:
+    lin, clips = cfg.evaluate.linear, cfg.evaluate.clips
+    encoder.to(device).eval()
+    x_train = _features(encoder, ViewClips(task.train_src, task.geometry, lin.train_clips, 1),
+                        lin.pooling, lin.max_kernel, cfg, device, "train features")
+    x_test = _features(encoder, ViewClips(task.test_src, task.geometry, clips.test_clips, task.test_crops),
+                       lin.pooling, lin.max_kernel, cfg, device, "test features")
+    probe, acc, scores = probe_and_score(
+        x_train, task.y_train, task.groups, x_test, task.y_test, costs=lin.costs, classifier=lin.classifier,
+        cv_folds=lin.cv_folds, standardize=lin.standardize, max_iter=lin.max_iter, seed=seed)
+    return {"top1": acc, "cost": probe.cost, "cv_folds": probe.cv_folds,
+            "cv_accuracy": {str(k): v for k, v in probe.cv_accuracy.items()},
+            "feature_dim": int(x_train.shape[1]), "predictions": scores.argmax(1).tolist()}
+
+
+def _run_retrieval(task: _Task, encoder, cfg: Config, device, seed: int) -> dict[str, Any]:
+    ret, clips = cfg.evaluate.retrieval, cfg.evaluate.clips
+    encoder.to(device).eval()
+    train = _features(encoder, ViewClips(task.train_src, task.geometry, clips.test_clips, 1),
+                      ret.pooling, ret.max_kernel, cfg, device, "train features")
+    test = _features(encoder, ViewClips(task.test_src, task.geometry, clips.test_clips, 1),
+                     ret.pooling, ret.max_kernel, cfg, device, "test features")
+    out: dict[str, Any] = recall_at_k(test, task.y_test, train, task.y_train, ret.ks)
+    from binge.evaluation.retrieval import cosine_topk
+
+    out["predictions"] = task.y_train[cosine_topk(test, train, 1)[:, 0]].tolist()
+    out["top1"] = float(np.mean(np.array(out["predictions"]) == task.y_test))  # = R@1
+    return out
+
+
+def _run_finetune(task: _Task, encoder, cfg: Config, device, seed: int, out_dir: Path) -> dict[str, Any]:
+    ft, clips = cfg.evaluate.finetune, cfg.evaluate.clips
+    torch.manual_seed(seed)
+    model = Classifier(encoder, task.split.num_classes, ft.pooling, ft.dropout)
+    log: list = []
+    finetune(model, TrainClips(task.train_src, task.y_train.tolist(), task.geometry, seed), ft, out_dir,
+             device, seed, cfg.evaluate.num_workers, log)
+    model.eval()
+    probs = map_views(ViewClips(task.test_src, task.geometry, clips.test_clips, task.test_crops),
+                      lambda x: torch.softmax(model(x), dim=1), cfg.evaluate.batch_size, device,
+                      cfg.evaluate.num_workers, "test views").numpy()
+    return {"top1": top1(probs, task.y_test), "train_log": log, "predictions": probs.argmax(1).tolist()}
+
+
+def evaluate(cfg: Config, checkpoint: Optional[str] = None, random_init: Optional[str] = None) -> dict[str, Any]:
+    """Run ``cfg.evaluate.protocol`` on ``cfg.evaluate.dataset``; returns (and writes) the results."""
+    ev = cfg.evaluate
+    if ev.root is None:
+        raise ValueError("evaluate.root is not set: pass --root PATH (the dataset folder)")
+    device = resolve_device(ev.device)
+    out_dir = Path(ev.out_dir)
+    cache_dir = (Path(ev.cache_dir) if ev.cache_dir else out_dir / "cache") if ev.cache else None
+    splits = ev.splits or splits_of(ev.dataset, ev.root)
+    data = pretraining_data_config(checkpoint) or cfg.data
+    rows, per_split = [], []
+    for split_id in splits:
+        split = load_split(ev.dataset, ev.root, split_id)
+        print(split.summary())
+        for r in range(ev.repeats):
+            seed = ev.seed + r
+            torch.manual_seed(seed)
+            encoder = load_eval_encoder(split.modality, checkpoint, random_init)
+            task = _Task(cfg, split, encoder, data, cache_dir)
+            t0 = time.perf_counter()
+            run_dir = out_dir / f"split{split_id}_seed{seed}"
+            if ev.protocol == "linear":
+                res = _run_linear(task, encoder, cfg, device, seed)
+            elif ev.protocol == "retrieval":
+                res = _run_retrieval(task, encoder, cfg, device, seed)
+            else:
+                res = _run_finetune(task, encoder, cfg, device, seed, run_dir)
+            preds = np.array(res.pop("predictions"))
+            cm = confusion_matrix(task.y_test, preds, split.num_classes)
+            png = plot_confusion(cm, split.classes, out_dir / f"confusion_split{split_id}_seed{seed}.png",
+                                 f"{ev.dataset} {ev.protocol} split {split_id} seed {seed}: "
+                                 f"top-1 {100 * res['top1']:.1f}%")
+            res.update(split=split_id, seed=seed, num_train=len(split.train), num_test=len(split.test),
+                       seconds=round(time.perf_counter() - t0, 2), confusion_matrix=cm.tolist(),
+                       confusion_png=str(png))
+            per_split.append(res)
+            rows.append({k: v for k, v in res.items() if k in ("split", "seed", "top1", "cost") or k.startswith("R@")})
+    metrics = ["top1"] + [k for k in per_split[0] if k.startswith("R@")]
+    summary = {}
+    for m in metrics:
+        mean, std = mean_std([r[m] for r in per_split])
+        summary[m] = {"mean": mean, "std": std, "n": len(per_split)}
+        summary[f"{m}_split{splits[0]}"] = mean_std([r[m] for r in per_split if r["split"] == splits[0]])[0]
+    results = {
+        "dataset": ev.dataset, "protocol": ev.protocol, "root": str(ev.root),
+        "encoder": {"checkpoint": checkpoint, "random_init": random_init},
+        "splits": per_split, "summary": summary, "config": to_dict(cfg), "data_used": to_dict(data),
+    }
+    write_json(results, out_dir / "results.json")
+    columns = ["split", "seed", *metrics] + (["cost"] if ev.protocol == "linear" else [])
+    print(format_table(rows, columns))
+    for m in metrics:
+        s = summary[m]
+        print(f"{m}: {100 * s['mean']:.2f} ± {100 * s['std']:.2f} (mean ± std over {s['n']} runs)")
+    print(f"results: {out_dir / 'results.json'}")
+    return results
