@@ -171,3 +171,20 @@ def test_build_objective_registry():
     cfg.objective.name = "simclr"
     with pytest.raises(ValueError, match="simclr"):
         build_objective(cfg, TinyAV(1, 1, 2), 10)
+
+
+def test_objective_on_the_tiny_av_model(tiny_config):
+    """Through the real AVModel (tiny encoders + projection heads): finite loss and gradients."""
+    from binge.models import build_av_model
+
+    torch.manual_seed(0)
+    model = build_av_model(tiny_config.model)
+    batch = {"video": torch.randn(4, 3, 4, 32, 32), "audio": torch.randn(4, 1, 32, 24)}
+    objective = build_objective(tiny_config, model, num_instances=100)
+    out = objective(model, batch)
+    z = model(batch["video"], batch["audio"])
+    assert float(out["loss"].detach()) == pytest.approx(
+        float(cross_modal_nce(z["z_video"], z["z_audio"]).detach()), rel=1e-5)
+    out["loss"].backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
