@@ -215,9 +215,11 @@ class DiscrepancyConfig:
     grid, Freedman–Diaconis width of the coarser sample unless ``bins`` is a count,
     ``smoothing`` pseudo-counts per bin) or ``knn`` (Wang–Kulkarni–Verdú, ``knn_k``);
     ``bootstrap`` resamples titles for confidence intervals at level ``confidence``.
+    With ``unit: show`` the episodes of a show (manifest ``group``) count as one title.
     """
 
     split: str = "heldout"
+    unit: Literal["title", "show"] = "title"  # "show": a show's episodes are one title (fn. 5)
     max_titles: int = 64
     snippets_per_title: int = 16
     max_pairs_per_set: int = 20_000

@@ -18,7 +18,8 @@ class TitleTintedSnippets:
 
     def __init__(self, num_snippets=(4, 3, 5, 1, 4)):
         self.num_snippets = list(num_snippets)
-        self.title_ids = [f"show{n}_ep1" for n in range(len(num_snippets))]
+        self.title_ids = [f"show{n // 2}_ep{n % 2 + 1}" for n in range(len(num_snippets))]
+        self.groups = [f"show{n // 2}" for n in range(len(num_snippets))]
         self.calls: list[tuple[int, int]] = []
 
     def __len__(self) -> int:

@@ -106,3 +106,23 @@ def test_too_few_titles_is_a_clear_error():
         select_snippets([5, 1, 0], max_titles=4, snippets_per_title=4)
     with pytest.raises(ValueError, match="max_titles"):
         select_snippets([5, 5], max_titles=1, snippets_per_title=4)
+
+
+def test_show_unit_pairs_span_episodes():
+    """unit=show: a show's episodes are one title, so S− pairs may join two of its episodes."""
+    counts, groups = [2, 3, 1, 4, 0], ["a", "a", "b", "c", "c"]
+    sel = select_snippets(counts, max_titles=5, snippets_per_title=10, seed=0, groups=groups)
+    assert sel.skipped_titles == (2,)  # show b has one snippet in all
+    assert sel.items() == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (3, 0), (3, 1), (3, 2), (3, 3)]
+    pairs = sample_pairs(sel, 10**6, 0)
+    show = {(n, m): groups[n] for n, m in sel.items()}
+    rows = sel.items()
+    for name, ps in pairs.items():
+        for i, j in zip(ps.video_rows, ps.audio_rows):
+            a, b = rows[i], rows[j]
+            want = "pos" if a == b else "neg" if show[a] == show[b] else "diff"
+            assert want == name, (a, b, name)
+    assert len(pairs["neg"]) == 5 * 4 + 4 * 3 and len(pairs["diff"]) == 2 * 5 * 4
+    assert any(rows[i][0] != rows[j][0] for i, j in zip(pairs["neg"].video_rows, pairs["neg"].audio_rows))
+    few = select_snippets(counts, max_titles=2, snippets_per_title=3, seed=1, groups=groups)
+    assert few.unit_set.size == 2 and np.all(np.unique(few.units, return_counts=True)[1] == 3)

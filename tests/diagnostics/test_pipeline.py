@@ -39,6 +39,16 @@ def test_measure_hook(fake_heldout, tiny_cfg):
     assert a["similarity"]["normalize"] is False  # configs/tiny.yaml: Eq. 1 unnormalized
 
 
+def test_measure_by_show(fake_heldout, tiny_cfg):
+    """unit=show: shows 0 (titles 0, 1), 1 (titles 2, 3), 2 (title 4) are the units."""
+    cfg = replace(tiny_cfg, discrepancy=replace(tiny_cfg.discrepancy, unit="show"))
+    r = measure(build_av_model(cfg.model), fake_heldout, cfg)
+    assert r["sampling"]["unit"] == "show" and r["sampling"]["units"] == 3
+    assert r["sampling"]["snippets"] == 9 and r["sampling"]["skipped_titles_under_2_snippets"] == 0
+    assert r["pairs"]["neg"]["total"] == 3 * 3 * 2
+    assert r["warnings"] and "only 3 shows" in r["warnings"][0]
+
+
 def test_embeddings_match_the_model_and_rows(fake_heldout, tiny_cfg):
     """Row r of the embeddings is the model's output on snippet (n_r, m_r) of the selection."""
     from binge.data.transforms import video_to_float

@@ -64,6 +64,8 @@ def _print(label: str, r: dict) -> None:
 
     print(f"{label}: KL(S-||S+)={f('kl_neg_pos')}  KL(S!=||S+)={f('kl_diff_pos')}  "
           f"KL(S-||S!=)={f('kl_neg_diff')}  gap={f('gap')}")
+    for warning in r.get("warnings", []):
+        print(f"  warning: {warning}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -114,8 +114,9 @@ def _similarities(
     model: nn.Module, dataset: Any, cfg: DiscrepancyConfig, spec: SimilaritySpec,
     cache: Optional[tuple[Path, dict[str, Any]]] = None, progress: bool = False,
 ) -> tuple[PairSimilarities, dict[str, Any]]:
+    groups = list(dataset.groups) if cfg.unit == "show" else None
     selection = select_snippets(_num_snippets(dataset), cfg.max_titles, cfg.snippets_per_title,
-                                cfg.seed)
+                                cfg.seed, groups)
     device = resolve_device(cfg.device)
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
@@ -127,8 +128,8 @@ def _similarities(
         zv, za = compute()
     else:
         folder, parts = cache
-        key = cache_key({**parts, "sampling": [cfg.split, cfg.max_titles, cfg.snippets_per_title,
-                                               cfg.seed]})
+        key = cache_key({**parts, "sampling": [cfg.split, cfg.unit, cfg.max_titles,
+                                               cfg.snippets_per_title, cfg.seed]})
         zv, za, hit = cached_embeddings(folder, key, selection, compute)
         info["cache"] = {"file": str(Path(folder) / f"emb-{key}.npz"), "hit": hit}
     pairs = sample_pairs(selection, cfg.max_pairs_per_set, cfg.seed)
@@ -136,6 +137,8 @@ def _similarities(
     ids = list(getattr(dataset, "title_ids", []))
     info["sampling"] = {
         "split": cfg.split,
+        "unit": cfg.unit,
+        "units": int(selection.unit_set.size),
         "max_titles": cfg.max_titles,
         "snippets_per_title": cfg.snippets_per_title,
         "max_pairs_per_set": cfg.max_pairs_per_set,
@@ -144,10 +147,27 @@ def _similarities(
         "snippets": len(selection),
         "titles_in_split": len(_num_snippets(dataset)),
         "skipped_titles_under_2_snippets": len(selection.skipped_titles),
+        "snippets_per_unit": _spread(selection.units),
         "title_ids": [str(ids[n]) for n in selection.title_set] if ids else [],
         "embedding_dim": int(zv.shape[1]),
     }
+    info["warnings"] = _warnings(info)
     return sims, info
+
+
+def _spread(units: np.ndarray) -> dict[str, int]:
+    counts = np.unique(units, return_counts=True)[1]
+    return {"min": int(counts.min()), "max": int(counts.max())}
+
+
+def _warnings(info: dict[str, Any]) -> list[str]:
+    """Settings under which the numbers should not be read as the paper's."""
+    out = []
+    units = info["sampling"]["units"]
+    if units < 10:
+        out.append(f"only {units} {info['sampling']['unit']}s: the bootstrap over them (and the "
+                   "KLs) are rough; use a held-out split with more titles")
+    return out
 
 
 def measure(model: nn.Module, dataset: Any, cfg: Config, progress: bool = False) -> dict[str, Any]:

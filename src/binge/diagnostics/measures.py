@@ -54,11 +54,11 @@ class SimilaritySpec:
 
 @dataclass(frozen=True)
 class PairSimilarities:
-    """Similarities of each set, with the title (video side, audio side) of every pair."""
+    """Similarities of each set, with the unit (video side, audio side) of every pair."""
 
     values: dict[str, np.ndarray]  # set → (P,) float64
-    video_titles: dict[str, np.ndarray]  # set → (P,) title index n
-    audio_titles: dict[str, np.ndarray]  # set → (P,) title index n'
+    video_units: dict[str, np.ndarray]  # set → (P,) unit (title n, or show) of the video
+    audio_units: dict[str, np.ndarray]  # set → (P,) unit of the audio
     totals: dict[str, int]  # set → size of the full set before subsampling
 
 
@@ -89,8 +89,8 @@ def pair_similarities(
             rv, ra = ps.video_rows[s : s + chunk], ps.audio_rows[s : s + chunk]
             out[s : s + chunk] = np.einsum("pd,pd->p", zv[rv], za[ra])
         values[name] = out / spec.temperature if spec.normalize else out
-        vt[name] = selection.titles[ps.video_rows]
-        at[name] = selection.titles[ps.audio_rows]
+        vt[name] = selection.units[ps.video_rows]
+        at[name] = selection.units[ps.audio_rows]
         totals[name] = ps.total
     return PairSimilarities(values, vt, at, totals)
 
@@ -105,9 +105,9 @@ def _bootstrap(
     sims: PairSimilarities, cfg: DiscrepancyConfig, grids: dict[str, Any]
 ) -> dict[str, np.ndarray]:
     """Replicate values of every KL term and of the gap (resampling titles, module doc)."""
-    titles = np.unique(sims.video_titles["pos"])  # every selected title has its S+ pairs
-    index = {s: (np.searchsorted(titles, sims.video_titles[s]),
-                 np.searchsorted(titles, sims.audio_titles[s])) for s in PAIR_SETS}
+    titles = np.unique(sims.video_units["pos"])  # every selected unit has its S+ pairs
+    index = {s: (np.searchsorted(titles, sims.video_units[s]),
+                 np.searchsorted(titles, sims.audio_units[s])) for s in PAIR_SETS}
     bins = {key: {s: grids[key].bin_index(sims.values[s]) for s in KL_TERMS[key][:2]}
             for key in KL_TERMS}
     rng = np.random.default_rng([cfg.seed, 2])

@@ -5,7 +5,10 @@ Sampling is stated and bounded:
 1. :func:`select_snippets` keeps the titles with at least two snippets (a title with one has
    no S− pair), draws ``max_titles`` of them and ``snippets_per_title`` snippets of each,
    uniformly without replacement under ``seed``. The K selected snippets are embedded once;
-   rows are grouped by title (title index, then snippet index, ascending).
+   rows are grouped by title (title index, then snippet index, ascending). With ``groups``
+   (``discrepancy.unit=show``) the unit is a show instead: its episodes count as one long
+   title (paper footnote 5), so that "same title" in S− and "different titles" in S≠ read
+   "same show" and "different shows".
 2. :func:`sample_pairs` forms, over the K rows, with video from row i = (n, m) and audio from
    row j = (n', m'):
 
@@ -21,7 +24,7 @@ Sampling is stated and bounded:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -39,9 +42,14 @@ PAIR_SETS: dict[str, tuple[str, str]] = {
 class SnippetSelection:
     """The K snippets to embed: row r is snippet ``snippets[r]`` of title ``titles[r]``."""
 
-    titles: np.ndarray  # (K,) int64 title index n, non-decreasing
+    titles: np.ndarray  # (K,) int64 title index n (the dataset's)
     snippets: np.ndarray  # (K,) int64 snippet index m
-    skipped_titles: tuple[int, ...] = ()  # titles with < 2 snippets
+    skipped_titles: tuple[int, ...] = ()  # titles (units) with < 2 snippets
+    units: np.ndarray | None = None  # (K,) unit of each row, non-decreasing; None: the title
+
+    def __post_init__(self) -> None:
+        if self.units is None:
+            object.__setattr__(self, "units", self.titles)
 
     def __len__(self) -> int:
         return int(self.titles.size)
@@ -49,6 +57,10 @@ class SnippetSelection:
     @property
     def title_set(self) -> np.ndarray:
         return np.unique(self.titles)
+
+    @property
+    def unit_set(self) -> np.ndarray:
+        return np.unique(self.units)
 
     def items(self) -> list[tuple[int, int]]:
         """The (n, m) keys of ``SnippetDataset``, in row order."""
@@ -68,9 +80,19 @@ class PairSet:
 
 
 def select_snippets(
-    num_snippets: Sequence[int], max_titles: int, snippets_per_title: int, seed: int = 0
+    num_snippets: Sequence[int],
+    max_titles: int,
+    snippets_per_title: int,
+    seed: int = 0,
+    groups: Optional[Sequence[str]] = None,
 ) -> SnippetSelection:
-    """Draw titles and snippets as the module doc states (deterministic under ``seed``)."""
+    """Draw titles and snippets as the module doc states (deterministic under ``seed``).
+
+    ``groups`` (one show name per title) makes the show the unit: ``max_titles`` shows,
+    ``snippets_per_title`` snippets drawn from all of a show's episodes together.
+    """
+    if groups is not None:
+        return _select_by_group(num_snippets, groups, max_titles, snippets_per_title, seed)
     if max_titles < 2:
         raise ValueError(f"max_titles must be ≥ 2 (S≠ needs two titles), got {max_titles}")
     if snippets_per_title < 2:
@@ -92,6 +114,22 @@ def select_snippets(
         titles.append(np.full(take, n, dtype=np.int64))
         snippets.append(ms.astype(np.int64))
     return SnippetSelection(np.concatenate(titles), np.concatenate(snippets), skipped)
+
+
+def _select_by_group(
+    num_snippets: Sequence[int], groups: Sequence[str], max_units: int, per_unit: int, seed: int
+) -> SnippetSelection:
+    counts = np.asarray(num_snippets, dtype=np.int64)
+    if len(groups) != counts.size:
+        raise ValueError(f"{len(groups)} group names for {counts.size} titles")
+    names = sorted(set(groups))
+    members = {g: [n for n in range(counts.size) if groups[n] == g] for g in names}
+    keys = {g: [(n, m) for n in members[g] for m in range(int(counts[n]))] for g in names}
+    sel = select_snippets([len(keys[g]) for g in names], max_units, per_unit, seed)
+    pairs = [keys[names[u]][j] for u, j in zip(sel.titles, sel.snippets)]
+    skipped = tuple(n for u in sel.skipped_titles for n in members[names[u]])
+    return SnippetSelection(np.array([n for n, _ in pairs], dtype=np.int64),
+                            np.array([m for _, m in pairs], dtype=np.int64), skipped, sel.titles)
 
 
 def _blocks(titles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +162,7 @@ def sample_pairs(
     if max_pairs_per_set < 1:
         raise ValueError(f"max_pairs_per_set must be ≥ 1, got {max_pairs_per_set}")
     k = len(selection)
-    start, size = _blocks(selection.titles)
+    start, size = _blocks(selection.units)
     rows = np.arange(k, dtype=np.int64)
     rng = np.random.default_rng([seed, 1])
 

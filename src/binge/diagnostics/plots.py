@@ -96,6 +96,8 @@ def plot_curves(runs: Sequence[tuple[str, list[dict[str, Any]]]], path: str | Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for r, (label, points) in enumerate(runs):
@@ -111,6 +113,7 @@ def plot_curves(runs: Sequence[tuple[str, list[dict[str, Any]]]], path: str | Pa
                     ci = np.array([p["ci"][key] for p in points])
                     ax.fill_between(steps, ci[:, 0], ci[:, 1], color=colour, alpha=0.15, lw=0)
             ax.set_xlabel("training step")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)
     for ax in axes:

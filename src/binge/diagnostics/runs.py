@@ -29,7 +29,8 @@ from binge.diagnostics.plots import plot_curves
 
 __all__ = ["run_checkpoints", "run_label", "evaluate_run", "compare_runs"]
 
-_CURVE_KEYS = ("step", "kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap", "ci", "checkpoint")
+_CURVE_KEYS = ("step", "kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap", "ci", "checkpoint",
+               "warnings")
 
 
 def run_checkpoints(run_dir: str | Path) -> list[Path]:
