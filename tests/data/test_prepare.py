@@ -154,8 +154,8 @@ def test_shards_then_assembly_equal_one_run(good_titles, tiny_data, tmp_path):
 def test_kill9_then_rerun_gives_identical_corpus(tmp_path, tiny_data):
     src = tmp_path / "src"
     src.mkdir()
-    for i in range(4):
-        make_title(src / f"t{i}.mp4", duration_s=20.0, events=(3.0, 11.0), size=(320, 240),
+    for i in range(3):
+        make_title(src / f"t{i}.mp4", duration_s=12.0, events=(3.0, 11.0), size=(240, 160),
                    seed=i)
     tiny = str(REPO / "configs" / "tiny.yaml")
     cmd = [sys.executable, "-m", "binge", "prepare", str(src), "--config", tiny, "--quiet"]
@@ -167,7 +167,7 @@ def test_kill9_then_rerun_gives_identical_corpus(tmp_path, tiny_data):
     titles = killed / "titles"
     while time.time() < deadline and proc.poll() is None:
         # kill in the middle of a title, after at least one title is done
-        if titles.is_dir() and any((titles / f"t{i}" / "meta.json").exists() for i in range(4)) \
+        if titles.is_dir() and any((titles / f"t{i}" / "meta.json").exists() for i in range(3)) \
                 and any(p.name.endswith(".partial") for p in titles.iterdir()):
             os.kill(proc.pid, signal.SIGKILL)
             break
