@@ -94,7 +94,7 @@ def finetune(
             loss.backward()
             optimizer.step()
             step += 1
-            total += float(loss) * len(y)
+            total += float(loss.detach()) * len(y)
             count += len(y)
             if cfg.max_steps is not None and step >= cfg.max_steps:
                 break

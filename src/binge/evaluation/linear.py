@@ -97,7 +97,8 @@ def fit_linear_probe(
         refit=False,
         n_jobs=1,
     )
-    search.fit(x_train, y_train, groups=groups_arr)
+    grouped = isinstance(splitter, StratifiedGroupKFold)
+    search.fit(x_train, y_train, groups=groups_arr if grouped else None)
     means = search.cv_results_["mean_test_score"]
     best = int(np.flatnonzero(means == means.max())[0])  # first (smallest) best cost
     pipeline = make_classifier(classifier, costs[best], standardize, max_iter, seed)

@@ -57,10 +57,16 @@ class _Task:
         else:
             spec = encoder.input_spec
             jitter = tuple(ev.finetune.scale_jitter)
+            if ev.protocol != "finetune":  # no jitter outside fine-tuning
+                jitter = (clips.crop_size, clips.crop_size)
             if len(jitter) != 2 or jitter[0] > jitter[1] or jitter[0] < clips.crop_size:
                 raise ValueError(f"evaluate.finetune.scale_jitter {list(jitter)} must be [lo, hi] with "
                                  f"crop_size {clips.crop_size} <= lo <= hi")
-            short = max(jitter[1], clips.test_short_side)  # cache once at the largest size needed
+            if clips.test_short_side < clips.crop_size:
+                raise ValueError(f"evaluate.clips.test_short_side {clips.test_short_side} is smaller "
+                                 f"than crop_size {clips.crop_size}")
+            # decode once at the largest short side any view needs; resize from there
+            short = max(jitter[1], clips.test_short_side) if ev.protocol == "finetune" else clips.test_short_side
             self.train_src = VideoSource(paths(split.train), clips.fps, short, cache_dir)
             self.test_src = VideoSource(paths(split.test), clips.fps, short, cache_dir)
             self.geometry = VideoGeometry(
