@@ -65,19 +65,26 @@ def similarity_spec(cfg: Config, source: str = "config") -> SimilaritySpec:
 
 def run_config_of(path: str | Path) -> Config:
     """The full config a checkpoint or export folder was trained with."""
+    return _run_info(path)[0]
+
+
+def _run_info(path: str | Path) -> tuple[Config, Optional[int]]:
+    """(run config, training step) of a checkpoint or export folder (step None if unknown)."""
     path = Path(path)
     if path.is_dir():
         meta_path = path / "config.json"
         if not meta_path.is_file():
             raise FileNotFoundError(f"{path} has no config.json; pass an export folder or a .pt checkpoint")
         meta = json.loads(meta_path.read_text())
-        return from_dict(Config, meta["config"], f"{meta_path}:config")
+        return from_dict(Config, meta["config"], f"{meta_path}:config"), meta.get("step")
     from binge.train.checkpoint import load_checkpoint
 
     state = load_checkpoint(path)
     if "config" not in state:
         raise ValueError(f"{path} holds no config; pass a checkpoint written by binge pretrain")
-    return from_dict(Config, state["config"], f"{path}:config")
+    step = state.get("step")
+    return from_dict(Config, state["config"], f"{path}:config"), (
+        int(step) if step is not None else checkpoint_step(path))
 
 
 def checkpoint_step(path: str | Path) -> Optional[int]:
@@ -222,13 +229,13 @@ def evaluate_checkpoint(
         from binge.models import build_av_model
 
         torch.manual_seed(dcfg.seed)
-        run_cfg, model = cfg, build_av_model(cfg.model)
+        run_cfg, model, step = cfg, build_av_model(cfg.model), 0
         spec = spec or similarity_spec(cfg, "--config (random init)")
         model_id: dict[str, Any] = {"random_init": to_dict(cfg.model), "seed": dcfg.seed}
     else:
         from binge.train.export import load_pretrained
 
-        run_cfg = run_config_of(checkpoint)
+        run_cfg, step = _run_info(checkpoint)
         spec = spec or similarity_spec(run_cfg, f"run config of {checkpoint}")
         model = load_pretrained(checkpoint)
         model_id = file_fingerprint(checkpoint)
@@ -241,7 +248,7 @@ def evaluate_checkpoint(
     result = {
         **discrepancy_measures(sims, dcfg),
         "checkpoint": str(checkpoint) if checkpoint is not None else "random init",
-        "step": checkpoint_step(checkpoint) if checkpoint is not None else 0,
+        "step": step,
         "corpus": str(corpus),
         "similarity": spec.describe(),
         **info,
