@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -26,16 +27,13 @@ def _decode(path: Path, times: list[float]) -> tuple[list[np.ndarray], np.ndarra
     return frames, np.concatenate(audio), sr
 
 
-def contact_sheet(world_dir: str | Path, out_png: str | Path, titles: int = 4, frames_per_title: int = 6, seconds: float = 12.0) -> Path:
+def contact_sheet(
+    world_dir: str | Path, out_png: str | Path, titles: int = 4, frames_per_title: int = 6, seconds: float = 12.0
+) -> Path:
     """Save a PNG: for each of ``titles`` titles (one per group), ``frames_per_title`` frames
     over its first ``seconds`` s, and below them a log-power spectrogram of the same span
     with the ground-truth event onsets marked."""
-    import json
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     world_dir, out_png = Path(world_dir), Path(out_png)
     meta = world_dir / "metadata.csv"
@@ -49,30 +47,28 @@ def contact_sheet(world_dir: str | Path, out_png: str | Path, titles: int = 4, f
             picked.append(r)
             seen.add(r["group"])
     picked = picked[:titles]
-    fig, axes = plt.subplots(2 * len(picked), frames_per_title, figsize=(2 * frames_per_title, 3.2 * len(picked)),
-                             gridspec_kw={"height_ratios": [1.5, 1] * len(picked)})
+    fig = Figure(figsize=(2 * frames_per_title, 3.2 * len(picked)))
+    grid = fig.add_gridspec(2 * len(picked), frames_per_title, height_ratios=[1.5, 1] * len(picked))
     for i, r in enumerate(picked):
         gt = json.loads((world_dir / "ground_truth" / f"{r['title_id']}.json").read_text())
         span = min(seconds, gt["duration_s"])
         times = list(np.linspace(0, span - 1.0 / gt["fps"], frames_per_title))
         frames, audio, sr = _decode(world_dir / r["path"], times)
         for j, fr in enumerate(frames):
-            ax = axes[2 * i, j]
+            ax = fig.add_subplot(grid[2 * i, j])
             ax.imshow(fr)
             sec = min(int(times[j]), len(gt["per_second"]["event"]) - 1)
             ax.set_title(f"{r['title_id']} {times[j]:.1f}s\n{gt['per_second']['event'][sec]}", fontsize=7)
             ax.axis("off")
-        strip = plt.subplot2grid((2 * len(picked), 1), (2 * i + 1, 0), fig=fig)
-        for j in range(frames_per_title):
-            axes[2 * i + 1, j].remove()
-        seg = audio[: int(span * sr)]
-        strip.specgram(seg, NFFT=512, Fs=sr, noverlap=384, cmap="magma")
+        strip = fig.add_subplot(grid[2 * i + 1, :])
+        strip.specgram(audio[: int(span * sr)], NFFT=512, Fs=sr, noverlap=384, cmap="magma")
         for o in gt["onsets"]:
             if o["t"] < span:
                 strip.axvline(o["t"], color="cyan", lw=0.6, alpha=0.7)
         for sc in gt["scenes"]:
             if sc["start_s"] < span:
                 strip.axvline(sc["start_s"], color="white", lw=1.5, ls="--")
+        strip.set_xlim(0, span)
         strip.set_ylabel(f"{r['group']} Hz", fontsize=7)
         strip.tick_params(labelsize=6)
     fig.suptitle(f"TV world {world_dir.name}: frames, spectrogram (cyan: GT onsets, white dashed: scene cuts)", fontsize=9)
@@ -80,6 +76,5 @@ def contact_sheet(world_dir: str | Path, out_png: str | Path, titles: int = 4, f
     out_png.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_png.with_name(f".{out_png.stem}.tmp{os.getpid()}.png")
     fig.savefig(tmp, dpi=90)
-    plt.close(fig)
     os.replace(tmp, out_png)
     return out_png

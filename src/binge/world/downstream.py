@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from binge.world import title as T
 from binge.world.encode import write_avi, write_bytes, write_wav
@@ -59,7 +58,8 @@ def render_action_show(out_dir, preset: WorldPreset, seed: int, show: int) -> li
         location = int(rng.integers(preset.locations))
         grader = Grader(style, w, h)
         for k in range(preset.action_clips):
-            scenes = T.plan_scenes(rng, preset.action_seconds, (1e9, 1e9), [location], style.character["presence"], w, h, events=(event,))
+            one = (preset.action_seconds, preset.action_seconds)  # a single scene
+            scenes = T.plan_scenes(rng, preset.action_seconds, one, [location], style.character["presence"], w, h, events=(event,))
             n = int(round(preset.action_seconds * preset.sample_rate))
             env = T.voice_envelope(scenes, n, preset.sample_rate, style.character["syllable_rate"])
             frames = T.frames(style, scenes, int(round(preset.action_seconds * fps)), fps, w, h, env, preset.sample_rate, grader)
@@ -117,7 +117,7 @@ def render_sound_show(out_dir, preset: WorldPreset, seed: int, show: int) -> lis
         for s in range(preset.sound_sources):
             rng = rng_for(seed, "sound", show, c, s)
             dur = L * preset.sound_takes
-            scene = T.plan_scenes(rng, dur, (1e9, 1e9), [0], 0.0, preset.width, preset.height, events=(event,))[0]
+            scene = T.plan_scenes(rng, dur, (dur, dur), [0], 0.0, preset.width, preset.height, events=(event,))[0]
             sig = event_class(event).sound(scene.params, dur, sr, rng) + pad(style, int(round(dur * sr)), sr)
             sig = master(style, sig, sr, rng)
             for r in rows:

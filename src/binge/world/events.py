@@ -114,7 +114,10 @@ class BouncingBall(EventClass):
 
     def sound(self, p, dur, sr, rng):
         def click():
-            return A.mix(0.5 * A.noise_burst(rng, sr, 0.008, 2000, 8000), 0.7 * A.decaying_tone(sr, p["pitch"], 0.05, harmonics=(1.0, 0.4)))
+            return A.mix(
+                0.5 * A.noise_burst(rng, sr, 0.008, 2000, 8000),
+                0.7 * A.decaying_tone(sr, p["pitch"], 0.05, harmonics=(1.0, 0.4)),
+            )
         return _scaled(_impulses(dur, sr, self.onsets(p, dur), click), p["gain"])
 
 
@@ -159,7 +162,10 @@ class Pendulum(EventClass):
         glide = 0.18 * A.tone_from_track(p["pitch"] * 2.0 ** (p["glide"] * pos), sr, (1.0, 0.3))
 
         def tick():
-            return A.mix(0.4 * A.noise_burst(rng, sr, 0.006, 1500, 7000), 0.6 * A.decaying_tone(sr, 2.5 * p["pitch"], 0.03))
+            return A.mix(
+                0.4 * A.noise_burst(rng, sr, 0.006, 1500, 7000),
+                0.6 * A.decaying_tone(sr, 2.5 * p["pitch"], 0.03),
+            )
         return _scaled(glide + _impulses(dur, sr, self.onsets(p, dur), tick), p["gain"])
 
 
@@ -319,7 +325,10 @@ class FallingObject(EventClass):
         whistle = 0.1 * falling * A.tone_from_track(p["whistle"] * 2.0 ** (-1.2 * frac), sr)
 
         def thud():
-            return A.mix(0.9 * A.decaying_tone(sr, p["pitch"], 0.08, harmonics=(1.0, 0.5, 0.25)), 0.4 * A.noise_burst(rng, sr, 0.02, 100, 1500))
+            return A.mix(
+                0.9 * A.decaying_tone(sr, p["pitch"], 0.08, harmonics=(1.0, 0.5, 0.25)),
+                0.4 * A.noise_burst(rng, sr, 0.02, 100, 1500),
+            )
         return _scaled(whistle + _impulses(dur, sr, self.onsets(p, dur), thud), p["gain"])
 
 
@@ -361,7 +370,10 @@ class SlidingBlock(EventClass):
         friction = 0.05 * A.band_noise(rng, n, sr, 300, 2000)
 
         def knock():
-            return A.mix(0.7 * A.decaying_tone(sr, p["pitch"], 0.04, harmonics=(1.0, 0.7, 0.3)), 0.3 * A.noise_burst(rng, sr, 0.006, 1000, 6000))
+            return A.mix(
+                0.7 * A.decaying_tone(sr, p["pitch"], 0.04, harmonics=(1.0, 0.7, 0.3)),
+                0.3 * A.noise_burst(rng, sr, 0.006, 1000, 6000),
+            )
         return _scaled(friction + _impulses(dur, sr, self.onsets(p, dur), knock), p["gain"])
 
 

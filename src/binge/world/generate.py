@@ -14,7 +14,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path

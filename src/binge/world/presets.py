@@ -28,12 +28,12 @@ class WorldPreset:
     sound_sources: int = 1  # source recordings per (show, class)
     sound_takes: int = 1  # 5-s takes cut from each source recording (A, B, …)
     sound_seconds: float = 5.0  # ESC-50 clips are 5 s
-    sound_rate: int = 44_100  # ESC-50 clips are 44.1 kHz mono
+    sound_rate: int = 22_050  # ESC-50 clips are 44.1 kHz; the world keeps its own rate
 
 
 PRESETS: dict[str, WorldPreset] = {
     "tiny": WorldPreset(
-        name="tiny", fps=10.0, sound_rate=22_050, shows=5, episodes=(2, 2), episode_seconds=(10.0, 18.0), movies=1,
+        name="tiny", fps=10.0, shows=5, episodes=(2, 2), episode_seconds=(10.0, 18.0), movies=1,
         movie_seconds=(30.0, 36.0), scene_seconds=(3.0, 8.0), locations=3,
         downstream_shows=5, action_clips=1, action_seconds=3.2, sound_sources=1, sound_takes=1,
     ),

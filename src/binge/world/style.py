@@ -128,7 +128,7 @@ def background(style: ContentStyle, location: int, w: int, h: int) -> np.ndarray
         m = ((np.floor(xs / s) + np.floor(ys / s)) % 2).astype(np.float32)
     elif style.texture == "blobs":
         rng = np.random.default_rng(loc["seed"])
-        coarse = rng.uniform(size=(int(h * 120 / h / s) + 2, int(w * 120 / h / s) + 2))
+        coarse = rng.uniform(size=(int(120 / s) + 2, int(120 * w / h / s) + 2))  # in 120-px units
         m = _bilinear(coarse, xs / s, ys / s)
     elif style.texture == "horizon":
         horizon = 40 + 2 * s

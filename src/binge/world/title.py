@@ -97,7 +97,9 @@ def voice_envelope(scenes: list[Scene], n: int, sr: int, syllable_rate: float) -
     return env
 
 
-def soundtrack(style: S.ContentStyle, scenes: list[Scene], duration: float, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def soundtrack(
+    style: S.ContentStyle, scenes: list[Scene], duration: float, sr: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """The title's mono soundtrack (mastered, in [−1, 1]) and the voice envelope."""
     n = int(round(duration * sr))
     mix = S.pad(style, n, sr)
