@@ -141,3 +141,58 @@ def test_cli_errors_name_the_fix(tmp_path):
         main(["discrepancy", "--random-init", "--corpus", str(tmp_path), "discrepancy.nope=1"])
     with pytest.raises(SystemExit, match="does not exist"):
         main(["discrepancy", "--checkpoint", str(tmp_path / "missing.pt"), "--corpus", str(tmp_path)])
+
+
+def test_cli_checkpoints_run_and_overrides(tmp_path, fake_heldout, fake_corpus, tiny_cfg,
+                                           monkeypatch, capsys):
+    """`binge discrepancy` end to end on pretrain-style checkpoints (stand-in held-out split)."""
+    monkeypatch.setattr(disc, "open_heldout", lambda *args: fake_heldout)
+    monkeypatch.setattr(runs_mod, "open_heldout", lambda *args: fake_heldout)
+    run = _run(tmp_path, "cli", tiny_cfg, [1, 2])
+    base = ["--corpus", str(fake_corpus), "discrepancy.max_titles=8",
+            "discrepancy.snippets_per_title=3", "discrepancy.bootstrap=10", "discrepancy.device=cpu"]
+    out = tmp_path / "o1"
+    ckpts = [str(run / "checkpoints" / f"step_000000{s}.pt") for s in (1, 2)]
+    assert main(["discrepancy", "--checkpoint", ckpts[0], "--checkpoint", ckpts[1],
+                 "--out", str(out), *base]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["label"] for r in summary["results"]] == ["cli-step_0000001", "cli-step_0000002"]
+    assert [r["step"] for r in summary["results"]] == [1, 2]
+    assert summary["results"][0]["similarity"]["source"].startswith("run config of")
+    # an explicit objective.* override replaces the run's similarity
+    out2 = tmp_path / "o2"
+    assert main(["discrepancy", "--checkpoint", ckpts[1], "--out", str(out2), *base,
+                 "objective.normalize=true", "objective.temperature=0.5"]) == 0
+    r = json.loads((out2 / "cli-step_0000002" / "discrepancy.json").read_text())
+    assert r["similarity"]["normalize"] is True and r["similarity"]["temperature"] == 0.5
+    assert r["similarity"]["source"] == "command-line objective.* overrides"
+    out3 = tmp_path / "o3"
+    assert main(["discrepancy", "--run", str(run), "--out", str(out3), *base]) == 0
+    curves = json.loads((out3 / "cli" / "curves.json").read_text())
+    assert [p["step"] for p in curves["points"]] == [1, 2]
+    assert (out3 / "cli" / "curves.png").is_file()
+    assert "step 2: KL(S-||S+)=" in capsys.readouterr().out
+
+
+def test_monitor_every_n_steps(tmp_path, fake_heldout, fake_corpus, tiny_cfg, monkeypatch):
+    """The training-loop hook: measures at multiples of every_steps, logs them, --run draws them."""
+    from binge.diagnostics.monitor import DiscrepancyMonitor, read_log
+
+    cfg = replace(tiny_cfg, discrepancy=replace(tiny_cfg.discrepancy, every_steps=2, bootstrap=0))
+    run = _run(tmp_path, "mon", cfg, [4])
+    monitor = DiscrepancyMonitor(cfg, run, dataset=fake_heldout)
+    model = build_av_model(cfg.model).train()
+    measured = [s for s in range(1, 6) if monitor(model, s) is not None]
+    assert measured == [2, 4] and model.training
+    monitor(model, 4)  # a resumed run measures step 4 again: the later line wins
+    points = read_log(run / "discrepancy.jsonl")
+    assert [p["step"] for p in points] == [2, 4]
+    assert all(np.isfinite(p[k]) for p in points for k in KEYS)
+    with open(run / "discrepancy.jsonl", "a") as fh:
+        fh.write('{"step": 6, "kl_')  # torn by a crash mid-write
+    assert [p["step"] for p in read_log(run / "discrepancy.jsonl")] == [2, 4]
+    assert DiscrepancyMonitor(tiny_cfg, tmp_path)(model, 2) is None  # every_steps=0: off
+    monkeypatch.setattr(runs_mod, "open_heldout", lambda *args: fake_heldout)
+    curves = runs_mod.evaluate_run(run, fake_corpus, cfg, tmp_path / "out")
+    assert [p["step"] for p in curves["logged_points"]] == [2, 4]
+    assert (tmp_path / "out" / "curves_training.png").is_file()

@@ -9,9 +9,9 @@ titles (S≠) are than negatives from the same title (S−), measured on a held-
 
 Modules: :mod:`.kl` (estimators), :mod:`.pairs` (snippet selection, S+/S−/S≠),
 :mod:`.embed` (batched embedding + cache), :mod:`.measures` (similarities, KLs, bootstrap),
-:mod:`.discrepancy` (the ``measure`` hook, one checkpoint → JSON + PNG), :mod:`.runs`
-(curves over a run's checkpoints, runs compared), :mod:`.plots`, :mod:`.cli`
-(``binge discrepancy``).
+:mod:`.discrepancy` (the ``measure`` hook, one checkpoint → JSON + PNG), :mod:`.monitor`
+(every N training steps), :mod:`.runs` (curves over a run's checkpoints, runs compared),
+:mod:`.plots`, :mod:`.accuracy` (estimators vs Gaussians), :mod:`.cli` (``binge discrepancy``).
 """
 
 from binge.diagnostics.kl import kl_divergence

@@ -1,7 +1,9 @@
 """Measures across a training run's checkpoints, and several runs on one figure (paper Fig. 1–2).
 
 A run folder is what ``binge pretrain`` writes: ``RUN/checkpoints/step_XXXXXXX.pt`` (plus
-``last.pt``, a link to the newest, which is skipped) and ``RUN/config.yaml``. Every step file is
+``last.pt``, a link to the newest, which is skipped), ``RUN/config.yaml`` and, when the trainer
+ran a :class:`~binge.diagnostics.monitor.DiscrepancyMonitor`, ``RUN/discrepancy.jsonl`` (drawn
+as ``curves_training.png``). Every step file is
 evaluated with :func:`~binge.diagnostics.discrepancy.evaluate_checkpoint` into
 ``OUT/<run name>/step_XXXXXXX/``; the curves go to ``OUT/<run name>/curves.{json,png}``.
 Embeddings are cached, so re-drawing or comparing runs re-embeds nothing.
@@ -25,6 +27,7 @@ from binge.diagnostics.discrepancy import (
     similarity_spec,
     write_json,
 )
+from binge.diagnostics.monitor import LOG_NAME, read_log
 from binge.diagnostics.plots import plot_curves
 
 __all__ = ["run_checkpoints", "run_label", "evaluate_run", "compare_runs"]
@@ -73,8 +76,14 @@ def evaluate_run(run_dir: str | Path, corpus: str | Path, cfg: Config, out_dir: 
         result = evaluate_checkpoint(ckpt, corpus, cfg, out / ckpt.stem, spec=spec,
                                      dataset=dataset, title=f"{label}, {ckpt.stem}")
         points.append({k: result[k] for k in _CURVE_KEYS if k in result})
-    curves = {"run": str(run_dir), "label": label, "similarity": spec.describe(),
-              "points": points}
+    curves: dict[str, Any] = {"run": str(run_dir), "label": label,
+                              "similarity": spec.describe(), "points": points}
+    log = Path(run_dir) / LOG_NAME
+    if log.is_file():  # measured during training by DiscrepancyMonitor
+        curves["logged_points"] = read_log(log)
+        plot_curves([(f"{label}, during training", curves["logged_points"])],
+                    out / "curves_training.png", title=f"discrepancy measures logged by the "
+                    f"trainer every {run_cfg.discrepancy.every_steps} steps: {label}")
     write_json(curves, out / "curves.json")
     plot_curves([(label, points)], out / "curves.png", title=f"discrepancy measures: {label}")
     return curves
