@@ -172,6 +172,10 @@ def test_cli_checkpoints_run_and_overrides(tmp_path, fake_heldout, fake_corpus, 
     assert [p["step"] for p in curves["points"]] == [1, 2]
     assert (out3 / "cli" / "curves.png").is_file()
     assert "step 2: KL(S-||S+)=" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no data.corpus"):  # no --corpus, none in the run
+        main(["discrepancy", "--checkpoint", ckpts[0]])
+    with pytest.raises(SystemExit, match="look like overrides"):
+        main(["discrepancy", "--compare", str(run), "discrepancy.seed=1"])
 
 
 def test_monitor_every_n_steps(tmp_path, fake_heldout, fake_corpus, tiny_cfg, monkeypatch):

@@ -33,8 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="several run folders, measured and drawn on one figure")
     what.add_argument("--random-init", action="store_true",
                       help="a randomly initialised model.video/model.audio of --config (the floor)")
-    parser.add_argument("--corpus", required=True, metavar="CORPUS",
-                        help="a prepared corpus (binge prepare) with a held-out split")
+    parser.add_argument("--corpus", metavar="CORPUS", default=None,
+                        help="a prepared corpus (binge prepare) with a held-out split (default: "
+                             "the corpus the checkpoint's run trained on, data.corpus)")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="output folder (default: discrepancy.out_dir, runs/discrepancy)")
     parser.add_argument("--config", metavar="YAML", default=None,
@@ -95,7 +96,13 @@ def _run(args: argparse.Namespace) -> int:
     # Explicit objective.* overrides beat the similarity read from each checkpoint's run config.
     spec = (similarity_spec(cfg, "command-line objective.* overrides")
             if any(o.startswith("objective.") for o in args.overrides) else None)
-    corpus = Path(args.corpus)
+    corpus = Path(args.corpus) if args.corpus else None
+    if args.random_init and corpus is None:
+        raise SystemExit("binge discrepancy: --random-init needs --corpus")
+    odd = [r for r in args.compare or [] if "=" in r and not Path(r).exists()]
+    if odd:
+        raise SystemExit(f"binge discrepancy: {odd} look like overrides, not run folders; put "
+                         "section.key=value after the other options, e.g. after --corpus")
 
     if args.compare:
         summary = compare_runs(args.compare, corpus, cfg, out)

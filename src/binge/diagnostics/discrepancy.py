@@ -40,6 +40,7 @@ __all__ = [
     "run_config_of",
     "checkpoint_step",
     "open_heldout",
+    "corpus_of",
     "evaluate_checkpoint",
     "write_json",
     "with_discrepancy",
@@ -93,6 +94,15 @@ def checkpoint_step(path: str | Path) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
+def corpus_of(corpus: Optional[str | Path], run_cfg: Config) -> Path:
+    """``corpus``, or else the corpus the run trained on (its held-out split is show-disjoint)."""
+    if corpus is not None:
+        return Path(corpus)
+    if run_cfg.data.corpus is None:
+        raise ValueError("no --corpus given and the run's config has no data.corpus; pass --corpus")
+    return Path(run_cfg.data.corpus)
+
+
 def open_heldout(corpus: str | Path, cfg: Config, split: str = "heldout") -> Any:
     """``split`` of a prepared corpus, without augmentation (centre crop, no masking).
 
@@ -124,7 +134,7 @@ def _similarities(
     groups = list(dataset.groups) if cfg.unit == "show" else None
     selection = select_snippets(_num_snippets(dataset), cfg.max_titles, cfg.snippets_per_title,
                                 cfg.seed, groups)
-    device = resolve_device(cfg.device)
+    device = next(model.parameters()).device  # embed where the model lives
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
         return embed_snippets(model, dataset, selection, cfg.batch_size, device,
@@ -207,7 +217,7 @@ def write_json(obj: Any, path: str | Path) -> Path:
 
 def evaluate_checkpoint(
     checkpoint: Optional[str | Path],
-    corpus: str | Path,
+    corpus: Optional[str | Path],
     cfg: Config,
     out_dir: str | Path,
     spec: Optional[SimilaritySpec] = None,
@@ -215,7 +225,8 @@ def evaluate_checkpoint(
     title: str = "",
 ) -> dict[str, Any]:
     """Measures of one checkpoint (or of a random init of ``cfg.model`` when ``checkpoint`` is
-    None), written to ``out_dir/discrepancy.json`` and ``out_dir/histograms.png``.
+    None), written to ``out_dir/discrepancy.json`` and ``out_dir/histograms.png``. ``corpus``
+    None: the run's own ``data.corpus``.
 
     The snippets are read as the checkpoint's run was trained (its ``data`` settings and
     ``augment.crop_size``, centre crop); ``spec`` defaults to its objective's similarity.
@@ -240,6 +251,7 @@ def evaluate_checkpoint(
         model = load_pretrained(checkpoint)
         model_id = file_fingerprint(checkpoint)
     model = model.to(resolve_device(dcfg.device))
+    corpus = corpus_of(corpus, run_cfg)
     dataset = dataset if dataset is not None else open_heldout(corpus, run_cfg, dcfg.split)
     cache_dir = Path(dcfg.cache_dir) if dcfg.cache_dir else Path(out_dir) / "cache"
     parts = {"model": model_id, "corpus": file_fingerprint(Path(corpus) / "manifest.csv"),

@@ -21,6 +21,7 @@ from typing import Any, Optional, Sequence
 from binge.config import Config
 from binge.diagnostics.discrepancy import (
     checkpoint_step,
+    corpus_of,
     evaluate_checkpoint,
     open_heldout,
     run_config_of,
@@ -58,17 +59,20 @@ def run_label(run_dir: str | Path, run_cfg: Optional[Config] = None) -> str:
     return f"{name} (k={s.k}, w={w}{extra})"
 
 
-def evaluate_run(run_dir: str | Path, corpus: str | Path, cfg: Config, out_dir: str | Path,
+def evaluate_run(run_dir: str | Path, corpus: Optional[str | Path], cfg: Config,
+                 out_dir: str | Path,
                  dataset: Any = None) -> dict[str, Any]:
     """Every checkpoint of one run → ``curves.json`` and ``curves.png`` under ``out_dir``.
 
     The held-out snippets are read as the run was trained (its data settings and crop);
-    sampling and estimator come from ``cfg.discrepancy``.
+    sampling and estimator come from ``cfg.discrepancy``. ``corpus`` None: the run's own
+    ``data.corpus``.
     """
     files = run_checkpoints(run_dir)
     run_cfg = run_config_of(files[-1])
     spec = similarity_spec(run_cfg, f"run config of {files[-1]}")
     label = run_label(run_dir, run_cfg)
+    corpus = corpus_of(corpus, run_cfg)
     dataset = dataset if dataset is not None else open_heldout(corpus, run_cfg, cfg.discrepancy.split)
     out = Path(out_dir)
     points = []
@@ -89,10 +93,19 @@ def evaluate_run(run_dir: str | Path, corpus: str | Path, cfg: Config, out_dir: 
     return curves
 
 
-def compare_runs(run_dirs: Sequence[str | Path], corpus: str | Path, cfg: Config,
+def compare_runs(run_dirs: Sequence[str | Path], corpus: Optional[str | Path], cfg: Config,
                  out_dir: str | Path) -> dict[str, Any]:
-    """Several runs (e.g. k = 1 and k = 16) measured on one held-out set, on one figure."""
+    """Several runs (e.g. k = 1 and k = 16) measured on one held-out set, on one figure.
+
+    ``corpus`` None: the runs' ``data.corpus``, which must then be the same for all of them.
+    """
     out = Path(out_dir)
+    if corpus is None:
+        corpora = {corpus_of(None, run_config_of(run_checkpoints(r)[-1])).resolve() for r in run_dirs}
+        if len(corpora) != 1:
+            raise ValueError(f"the runs trained on different corpora {sorted(map(str, corpora))}; "
+                             "pass --corpus to measure them all on one held-out split")
+        corpus = corpora.pop()
     names = [Path(r).resolve().name for r in run_dirs]
     if len(set(names)) != len(names):
         raise ValueError(f"runs to compare need distinct folder names, got {names}")
