@@ -72,7 +72,8 @@ def test_avid_loss_and_bank_equal_numpy(variant):
 def test_joint_is_self_plus_cross():
     model = TinyAV()
     batch = random_batch(5, seed=2, titles=TITLES)
-    outs = {v: _objective(v)(model, batch) for v in ("self", "cross", "joint")}
+    outs = {v: {k: t.detach() for k, t in _objective(v)(model, batch).items()}
+            for v in ("self", "cross", "joint")}
     assert float(outs["joint"]["loss"]) == pytest.approx(
         float(outs["self"]["loss"]) + float(outs["cross"]["loss"]), rel=1e-6)
     assert "loss_v2v" in outs["self"] and "loss_v2a" in outs["cross"]

@@ -78,7 +78,7 @@ def test_objective_forward_param_groups_and_missing_views():
     groups = obj.param_groups(0.01)
     assert [g["lr"] for g in groups] == [0.01, pytest.approx(0.1)]
     assert sum(len(g["params"]) for g in groups) == len(list(obj.parameters()))
-    with pytest.raises(KeyError, match="augment.pipeline=crisscross"):
+    with pytest.raises(KeyError, match="crisscross_transforms"):
         obj(model, b1)
 
 

@@ -133,7 +133,8 @@ class CrissCrossObjective(Objective):
         if missing:
             raise KeyError(
                 f"CrissCross needs two views per modality but the batch lacks {missing}: "
-                "set augment.pipeline=crisscross so the dataset yields video2/audio2"
+                "the dataset must apply binge.data.crisscross_transforms.build_transform(cfg) "
+                "(augment.pipeline: crisscross)"
             )
         # each view through the encoders on its own (its own batch-norm statistics), as
         # Algorithm 1: zv1, zv2 = fv(v1), fv(v2)
