@@ -91,3 +91,32 @@ def test_bootstrap_is_deterministic_and_knn_needs_no_bootstrap():
         discrepancy_measures(sims, DiscrepancyConfig(estimator="knn"))
     r = discrepancy_measures(sims, DiscrepancyConfig(estimator="knn", bootstrap=0))
     assert r["kl_neg_pos"] < r["kl_diff_pos"] and "ci" not in r
+
+
+def test_bootstrap_replicate_equals_explicitly_resampled_titles():
+    """One replicate = the KL of the pair sets rebuilt from titles drawn with replacement
+    (S+/S− pairs repeated w_n times, S≠ pairs w_n·w_n' times), on the point estimate's grid."""
+    from dataclasses import replace
+
+    from binge.diagnostics.kl import histogram_grid
+
+    sims, _ = measures(title_scale=0.5)
+    cfg = replace(CFG, bootstrap=1)
+    r = discrepancy_measures(sims, cfg)
+    titles = np.unique(sims.video_units["pos"])
+    w = np.random.default_rng([cfg.seed, 2]).multinomial(titles.size, np.full(titles.size, 1 / titles.size))
+    mult = dict(zip(titles.tolist(), w.tolist()))
+    rebuilt = {}
+    for s in ("pos", "neg", "diff"):
+        vt, at = sims.video_units[s], sims.audio_units[s]
+        reps = [mult[a] * (mult[b] if s == "diff" else 1) for a, b in zip(vt, at)]
+        rebuilt[s] = np.repeat(sims.values[s], reps)
+    for key, (p, q) in {"kl_neg_pos": ("neg", "pos"), "kl_diff_pos": ("diff", "pos"),
+                        "kl_neg_diff": ("neg", "diff")}.items():
+        grid = histogram_grid(sims.values[p], sims.values[q])
+        cp = np.bincount(grid.bin_index(rebuilt[p]), minlength=grid.num_bins)
+        cq = np.bincount(grid.bin_index(rebuilt[q]), minlength=grid.num_bins)
+        pp, qq = (cp + 0.5) / (cp + 0.5).sum(), (cq + 0.5) / (cq + 0.5).sum()
+        replicate = float(np.sum(pp * np.log(pp / qq)))
+        # one replicate: the basic interval is [2θ̂ − r, 2θ̂ − r] (before clipping at 0)
+        assert r["ci"][key][1] == pytest.approx(max(2 * r[key] - replicate, 0.0), abs=1e-9)

@@ -161,7 +161,8 @@ def discrepancy_measures(sims: PairSimilarities, cfg: DiscrepancyConfig) -> dict
             if key != "gap":  # a KL is ≥ 0
                 lo, hi = max(lo, 0.0), max(hi, 0.0)
             result["ci"][key] = [float(lo), float(hi)]
-        result["bootstrap_std"] = {k: float(v.std(ddof=1)) for k, v in reps.items()}
+        result["bootstrap_std"] = {k: float(v.std(ddof=1)) if v.size > 1 else None
+                                   for k, v in reps.items()}
         result["bootstrap_bias"] = {k: float(v.mean() - result[k]) for k, v in reps.items()}
     result["bootstrap"] = {"replicates": cfg.bootstrap, "unit": "title",
                            "confidence": cfg.confidence, "interval": "basic (reverse percentile)",
