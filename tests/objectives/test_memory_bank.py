@@ -45,6 +45,8 @@ def test_z_bar_is_estimated_once_then_frozen_and_saved():
     assert z1 == pytest.approx(np_z_bar(x.double().numpy(), t1.double().numpy(), 0.07), rel=1e-5)
     term(x, t2)
     assert float(term.z_bar) == z1
+    s = torch.einsum("bd,bkd->bk", x, t2)
+    assert float(term.last_accuracy) == float((s[:, 0] > s[:, 1:].max(1).values).float().mean())
     fresh = MemoryNCE(0.07)
     fresh.load_state_dict(term.state_dict())
     assert float(fresh.z_bar) == z1

@@ -256,6 +256,7 @@ class AvidObjective(Objective):
         self.update_bank(global_ids, v, a)
         logs = {f"loss_{k}": val.detach() for k, val in losses.items()}
         logs.update({f"z_bar_{k}": m.z_bar.detach().clone() for k, m in self.nce.items()})
+        logs.update({f"acc_{k}": m.last_accuracy for k, m in self.nce.items()})
         return {"loss": loss, **logs}
 
 

@@ -177,6 +177,7 @@ class CmaObjective(AvidObjective):
         self.update_bank(global_ids, v, a)
         logs = {f"loss_{k}": val.detach() for k, val in losses.items()}
         logs.update({f"loss_wmpd_{k}": val.detach() for k, val in wmpd.items()})
+        logs.update({f"acc_{k}": m.last_accuracy for k, m in self.nce.items()})
         logs["loss_cross_avid"] = cross.detach()
         logs["loss_wmpd"] = l_wmpd.detach()
         return {"loss": loss, **logs}

@@ -196,6 +196,8 @@ class MemoryNCE(nn.Module):
 
     ``forward(x, targets)``: x (B, D) normalised query features, targets (B, 1 + K, D) memory
     features (positive first). Z̄ is estimated on the first call (averaged over ranks).
+    ``last_accuracy``: share of the last call's rows whose positive scored above every
+    negative (a progress signal that, unlike the loss, does not depend on the frozen Z̄).
     """
 
     def __init__(self, temperature: float = 0.07) -> None:
@@ -208,6 +210,8 @@ class MemoryNCE(nn.Module):
         return self.loss_from_scores(scores)
 
     def loss_from_scores(self, scores: Tensor) -> Tensor:
+        # progress signal independent of Z̄: share of rows whose positive beats all negatives
+        self.last_accuracy = (scores[:, 0] > scores[:, 1:].max(dim=1).values).float().mean().detach()
         if torch.isnan(self.z_bar):
             z = all_reduce_mean(estimate_partition(scores, self.temperature).to(self.z_bar))
             self.z_bar.copy_(z)
