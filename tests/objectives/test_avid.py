@@ -131,3 +131,21 @@ def test_build_from_config_on_the_tiny_model(tiny_config):
     obj = build_objective(cfg, model, [40, 30])
     assert obj.num_instances == 70 and obj.variant == "cross"
     assert not any(p.requires_grad for p in model.video_head.parameters())
+
+
+def test_bins_from_the_corpus_manifest_when_only_the_total_is_given(tiny_config, monkeypatch):
+    from dataclasses import replace
+
+    import binge.data.corpus as corpus
+    from binge.objectives.avid import resolve_instances
+
+    rows = [{"num_snippets": 10, "split": "train"}, {"num_snippets": 4, "split": "heldout"},
+            {"num_snippets": 7, "split": "train"}]
+    monkeypatch.setattr(corpus, "read_manifest", lambda path, data=None: rows)
+    avid = replace(tiny_config.objective.avid, snippets_per_instance=4)
+    cfg = replace(tiny_config, data=replace(tiny_config.data, corpus="somewhere"),
+                  objective=replace(tiny_config.objective, name="avid", avid=avid))
+    assert resolve_instances(cfg, 17) == [10, 7]
+    assert resolve_instances(tiny_config, 17) == 17  # no binning: the total is enough
+    with pytest.raises(ValueError, match="train split has 17"):
+        resolve_instances(cfg, 18)

@@ -33,7 +33,8 @@ losses of 1 rank on the concatenated batch and apply the same bank update.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from pathlib import Path
+from typing import Any, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -50,7 +51,15 @@ from binge.objectives.memory_bank import (
     sample_negatives,
 )
 
-__all__ = ["AvidHead", "AvidObjective", "encode_pooled", "freeze_model_heads", "build", "VARIANT_TERMS"]
+__all__ = [
+    "AvidHead",
+    "AvidObjective",
+    "encode_pooled",
+    "freeze_model_heads",
+    "resolve_instances",
+    "build",
+    "VARIANT_TERMS",
+]
 
 #: (query modality, target bank) pairs of each variant's NCE terms, Eq. 3–5.
 VARIANT_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -264,6 +273,28 @@ def _bank_dtype(name: str) -> torch.dtype:
     return {"float32": torch.float32, "float16": torch.float16}[name]
 
 
+def resolve_instances(cfg: Any, num_instances: InstanceSpec) -> InstanceSpec:
+    """What the bank is built for: ``num_instances`` as given, except that binning
+    (``avid.snippets_per_instance`` > 1) given only the total reads the per-title snippet counts
+    of the training split from ``data.corpus``'s manifest (the order of ``SnippetDataset``)
+    and checks that they add up to that total."""
+    if cfg.objective.avid.snippets_per_instance == 1 or not isinstance(num_instances, int):
+        return num_instances
+    if not cfg.data.corpus:
+        raise ValueError("avid.snippets_per_instance > 1 needs data.corpus (per-title counts)")
+    from binge.data.corpus import read_manifest
+
+    rows = read_manifest(Path(cfg.data.corpus))
+    counts = [int(r["num_snippets"]) for r in rows if r["split"] == "train"]
+    if sum(counts) != num_instances:
+        raise ValueError(
+            f"{cfg.data.corpus}/manifest.csv: the train split has {sum(counts)} snippets but the "
+            f"trainer passed {num_instances}; binning needs the snippets per title of the "
+            "training set"
+        )
+    return counts
+
+
 def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> AvidObjective:
     """``build_objective`` entry for ``objective.name: avid`` (cfg: a :class:`binge.config.Config`)."""
     m = freeze_model_heads(model)
@@ -271,7 +302,7 @@ def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> AvidObject
     return AvidObjective(
         video_features=m.video_encoder.num_features,
         audio_features=m.audio_encoder.num_features,
-        instances=num_instances,
+        instances=resolve_instances(cfg, num_instances),
         variant=acfg.variant,
         dim=acfg.memory_dim,
         hidden=acfg.head_hidden_dim,

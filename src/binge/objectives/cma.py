@@ -33,6 +33,7 @@ from binge.objectives.avid import (
     _bank_dtype,
     _unwrap,
     freeze_model_heads,
+    resolve_instances,
 )
 from binge.objectives.memory_bank import MemoryNCE, at_least_float32, gather_no_grad
 
@@ -203,7 +204,7 @@ def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> CmaObjecti
     objective = CmaObjective(
         video_features=m.video_encoder.num_features,
         audio_features=m.audio_encoder.num_features,
-        instances=num_instances,
+        instances=resolve_instances(cfg, num_instances),
         dim=acfg.memory_dim,
         hidden=acfg.head_hidden_dim,
         num_negatives=acfg.num_negatives,

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from binge.distributed import all_reduce_mean, get_rank
+from binge.distributed import all_reduce_mean
 
 __all__ = [
     "MemoryBank",
