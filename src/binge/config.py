@@ -235,7 +235,7 @@ class DiscrepancyConfig:
     seed: int = 0
     out_dir: str = "runs/discrepancy"
     cache_dir: Optional[str] = None  # embedding cache; None: <out_dir>/cache
-    every_steps: int = 0  # > 0: the trainer calls binge.diagnostics.measure every N steps
+    every_steps: int = 0  # > 0: binge.diagnostics.monitor.DiscrepancyMonitor measures every N steps
 
 
 @dataclass
