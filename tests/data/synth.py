@@ -32,6 +32,7 @@ def make_title(
     audio_codec: str = "aac",
     extra_video: bool = False,
     extra_audio: bool = False,
+    gop: int = 0,
     seed: int = 0,
 ) -> Path:
     """Write ``path`` (container from its suffix) and return it."""
@@ -44,6 +45,8 @@ def make_title(
             rate = Fraction(fps).limit_denominator(1000)
             vs = out.add_stream(video_codec, rate=rate)
             vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+            if gop:  # source keyframe interval (off the output's snippet grid)
+                vs.options = {"g": str(gop), "keyint_min": str(gop)}
             vstreams.append(vs)
             if extra_video:  # a smaller second video stream (must not be picked)
                 vs2 = out.add_stream(video_codec, rate=rate)

@@ -47,7 +47,9 @@ def test_downmix_is_channel_mean_and_resampled(tmp_path):
 
 
 def test_transcode_keyframes_fps_size_and_flash_timing(tmp_path):
-    src = make_title(tmp_path / "s.mkv", duration_s=8.0, events=(1.0, 4.4), vfr=True)
+    src = make_title(tmp_path / "s.mkv", duration_s=8.0, events=(1.0, 4.4), vfr=True, gop=7)
+    with av.open(str(src)) as c:  # the source has keyframes off the 16-frame grid
+        assert sum(p.is_keyframe for p in c.demux(c.streams.video[0])) > 10
     dst = tmp_path / "out.mp4"
     n = transcode_video(src, dst, fps=5.0, short_side=64, keyframe_interval=16)
     assert n == 40

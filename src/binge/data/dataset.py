@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 import av
 import numpy as np
 import torch
+from av.video.reformatter import VideoReformatter
 from torch.utils.data import Dataset
 
 from binge.config import AugmentConfig
@@ -32,6 +33,7 @@ from binge.data.transforms import color_jitter, crop_video, mask_audio
 __all__ = ["SnippetDataset"]
 
 _AUG = AugmentConfig()
+_INHERITED: list = []  # handles a forked worker inherited from its parent (never closed)
 
 
 class SnippetDataset(Dataset):
@@ -128,13 +130,19 @@ class SnippetDataset(Dataset):
         return n, int(i - self._offsets[n])
 
     def _reset_handles(self) -> None:
+        if getattr(self, "_containers", None):
+            # handles inherited through fork: freeing them here can deadlock in FFmpeg,
+            # so keep them alive (never used again) and open fresh ones
+            _INHERITED.append((self._containers, self._memmaps, self._rgb))
         self._pid = os.getpid()
         self._containers: OrderedDict[int, Any] = OrderedDict()
         self._memmaps: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._rgb = VideoReformatter()  # one per process: reusing it halves the RGB cost
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_containers"], state["_memmaps"] = OrderedDict(), OrderedDict()
+        state["_rgb"] = None
         return state
 
     def _cached(self, cache: OrderedDict, n: int, opener: Callable[[], Any]) -> Any:
@@ -151,7 +159,12 @@ class SnippetDataset(Dataset):
         return handle
 
     def _open_video_fn(self, n: int) -> Callable[[], Any]:
-        return lambda: av.open(str(self.corpus_dir / self._video[n]))
+        def opener():
+            container = av.open(str(self.corpus_dir / self._video[n]))
+            container.streams.video[0].codec_context.thread_count = 1  # parallel: workers
+            return container
+
+        return opener
 
     # ----------------------------------------------------------------- loading
     def _check(self, n: int, m: int) -> None:
@@ -164,7 +177,7 @@ class SnippetDataset(Dataset):
     def read_video(self, n: int, m: int) -> np.ndarray:
         """Whole frames of snippet (n, m): (T, H, W, 3) uint8, no crop."""
         self._check(n, m)
-        if self._pid != os.getpid():  # forked into a worker: never share handles
+        if self._pid != os.getpid() or self._rgb is None:  # new process: own handles
             self._reset_handles()
         container = self._cached(self._containers, n, self._open_video_fn(n))
         stream = container.streams.video[0]
@@ -177,7 +190,7 @@ class SnippetDataset(Dataset):
             k = int(round(float(frame.pts * stream.time_base) * self.fps))
             if k < first:
                 continue
-            out.append(frame.to_ndarray(format="rgb24"))
+            out.append(self._rgb.reformat(frame, format="rgb24").to_ndarray())
             if len(out) == self.frames:
                 break
         if len(out) != self.frames:

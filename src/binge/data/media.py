@@ -29,6 +29,7 @@ from typing import Callable, Iterator, Optional
 
 import av
 import numpy as np
+from av.video.frame import PictureType
 
 __all__ = [
     "MediaError",
@@ -400,6 +401,8 @@ def transcode_video(
                 }
             frame.pts = written
             frame.time_base = 1 / rate  # not ostream.time_base: the muxer changes that one
+            # a decoded source I-frame would force a keyframe off the snippet grid
+            frame.pict_type = PictureType.NONE
             for packet in ostream.encode(frame):
                 out.mux(packet)
             written += 1

@@ -1,0 +1,156 @@
+"""Snippet loading speed per core: the prepared corpus against seek + decode in the source.
+
+One process, one thread, the same random snippets (16 frames at 5 fps, paper settings:
+short side 190, crop 158, 48 kHz, 96 mels) of a long 720p H.264 title, in one run:
+
+* ``source video``       — the seed papers' design: seek in the source file, decode at the
+  source frame rate up to the snippet end, keep the frames on screen at 5 fps, resize;
+* ``source video+audio`` — the same plus decoding the snippet's audio and its log-mel;
+* ``storage decode-only``— ``SnippetDataset.read_video``: seek + decode the 16 frames of
+  the prepared H.264 copy (keyframe at the snippet start), to RGB;
+* ``log-mel slice``      — ``SnippetDataset.read_audio`` from the fp16 memmap;
+* ``full loader``        — ``ds[(n, m)]``: decode, random crop, log-mel slice, masking;
+* ``JPEG decode-only``   — the alternative storage: the same frames as JPEG files
+  (quality 90), read and decoded with ``torchvision.io.decode_jpeg``.
+
+Speeds are snippets per CPU second (per core; robust on a shared machine); wall-clock
+speeds are printed beside them. Usage:
+``python benchmarks/loader_speed.py [--minutes 2] [--snippets 200] [--work DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from torchvision.io import decode_jpeg, encode_jpeg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from prepare_common import long_title  # noqa: E402
+
+from binge.config import DataConfig  # noqa: E402
+from binge.data import SnippetDataset  # noqa: E402
+from binge.data.logmel import LogMelSettings, log_mel  # noqa: E402
+from binge.data.media import scaled_size  # noqa: E402
+from binge.data.prepare import prepare_corpus  # noqa: E402
+
+
+class SourceReader:
+    """Seek + decode a snippet straight from the source file (the seed papers' loader)."""
+
+    def __init__(self, path: Path, data: DataConfig, audio: bool):
+        self.c = av.open(str(path))
+        self.v = self.c.streams.video[0]
+        self.v.codec_context.thread_count = 1
+        self.data, self.audio = data, audio
+        self.size = scaled_size(self.v.codec_context.width, self.v.codec_context.height,
+                                data.short_side)
+        self.settings = LogMelSettings.from_config(data)
+
+    def video(self, start: float) -> np.ndarray:
+        d = self.data
+        self.c.seek(int(start / self.v.time_base), stream=self.v, backward=True)
+        times = start + (np.arange(d.frames) + 0.5) / d.fps
+        out, prev = [], None
+        for f in self.c.decode(self.v):
+            while len(out) < d.frames and f.time > times[len(out)] and prev is not None:
+                out.append(prev.reformat(width=self.size[0], height=self.size[1],
+                                         format="rgb24", interpolation="AREA").to_ndarray())
+            if len(out) == d.frames:
+                break
+            prev = f
+        return np.stack(out)
+
+    def audio_logmel(self, start: float) -> np.ndarray:
+        d = self.data
+        a = self.c.streams.audio[0]
+        self.c.seek(int(start / a.time_base), stream=a, backward=True)
+        res = av.AudioResampler(format="fltp", layout=None, rate=d.sample_rate)
+        chunks, t0 = [], None
+        for f in self.c.decode(a):
+            t0 = f.time if t0 is None else t0
+            for r in res.resample(f):
+                chunks.append(r.to_ndarray().mean(axis=0))
+            if f.time > start + d.snippet_seconds:
+                break
+        y = np.concatenate(chunks)
+        first = int(round((start - t0) * d.sample_rate))
+        y = y[max(first, 0):max(first, 0) + int(d.snippet_seconds * d.sample_rate)]
+        return log_mel(y, self.settings)
+
+    def __call__(self, m: int):
+        start = m * self.data.snippet_seconds
+        v = self.video(start)
+        return (v, self.audio_logmel(start)) if self.audio else v
+
+
+def _speed(name: str, fn, items, results):
+    w0, c0 = time.perf_counter(), time.process_time()
+    for it in items:
+        fn(it)
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    results[name] = (len(items) / cpu, len(items) / wall)
+    print(f"{name:24s} {len(items):5d} snippets  {len(items) / cpu:9.1f} /cpu-s  "
+          f"{len(items) / wall:9.1f} /wall-s", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=2.0)
+    ap.add_argument("--snippets", type=int, default=200, help="snippets per fast method")
+    ap.add_argument("--source-snippets", type=int, default=12, help="snippets per source method")
+    ap.add_argument("--work", type=Path, default=Path("bench_work"))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    data = DataConfig()
+    src = long_title(args.work, args.minutes)
+    corpus = args.work / f"corpus_{args.minutes:g}min"
+    prepare_corpus([src], corpus, data=data, progress=False)
+    ds = SnippetDataset(corpus, augment=True, crop_size=158, data=data)
+    num = ds.num_snippets[0]
+    rng = np.random.default_rng(0)
+    ms = rng.integers(0, num, size=args.snippets).tolist()
+    ms_src = ms[: args.source_snippets]
+    print(f"title {src.name}: {num} snippets; random snippets, one process, one thread")
+    results: dict[str, tuple[float, float]] = {}
+    ds.read_video(0, 0), ds.read_audio(0, 0)  # open the files once (lazy per process)
+    _speed("source video", SourceReader(src, data, audio=False), ms_src, results)
+    _speed("source video+audio", SourceReader(src, data, audio=True), ms_src, results)
+    _speed("storage decode-only", lambda m: ds.read_video(0, m), ms, results)
+    _speed("log-mel slice", lambda m: ds.read_audio(0, m), ms, results)
+    _speed("full loader", lambda m: ds[(0, m)], ms, results)
+    with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+        jpeg_bytes = 0
+        for m in sorted(set(ms)):
+            for k, frame in enumerate(ds.read_video(0, m)):
+                data_ = encode_jpeg(torch.from_numpy(frame).permute(2, 0, 1), quality=90)
+                Path(tmp, f"{m}_{k}.jpg").write_bytes(data_.numpy().tobytes())
+                jpeg_bytes += data_.numel()
+
+        def jpeg(m):
+            for k in range(data.frames):
+                raw = torch.frombuffer(bytearray(Path(tmp, f"{m}_{k}.jpg").read_bytes()),
+                                       dtype=torch.uint8)
+                decode_jpeg(raw)
+
+        _speed("JPEG decode-only", jpeg, ms, results)
+    h264_bytes = (corpus / ds._video[0]).stat().st_size
+    jpeg_per_s = jpeg_bytes / (len(set(ms)) * data.snippet_seconds)
+    h264_per_s = h264_bytes / (num * data.snippet_seconds)
+    full, src_v, src_av = (results["full loader"][0], results["source video"][0],
+                           results["source video+audio"][0])
+    print(f"disk per second of video: H.264 {h264_per_s / 1e3:.1f} kB, JPEG q90 "
+          f"{jpeg_per_s / 1e3:.1f} kB ({jpeg_per_s / h264_per_s:.1f}x)")
+    print(f"full loader / source video+audio: {full / src_av:.0f}x; / source video: "
+          f"{full / src_v:.0f}x  (per core)")
+    print(f"full loader / storage decode-only: {full / results['storage decode-only'][0]:.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Shared by the data benchmarks: a real-ish long 720p title built from the real clips.
+
+``long_title(work, minutes)`` loops ``big_buck_bunny_0_30.webm`` (real 1280×720 24 fps
+footage with real stereo audio, ../shared/data/av_clips) into an H.264 (x264 ``veryfast``,
+B-frames on, as typical distributed files are) + AAC 48 kHz stereo MP4 of ``minutes``
+minutes, once; later calls reuse it.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_clips() -> Path:
+    root = Path(os.environ.get("BINGE_SHARED_DATA", REPO.parent / "shared" / "data"))
+    path = root / "av_clips" / "big_buck_bunny_0_30.webm"
+    if not path.is_file():
+        raise SystemExit(f"{path} is absent: set BINGE_SHARED_DATA to a copy of shared/data")
+    return path
+
+
+def long_title(work: Path, minutes: float) -> Path:
+    """Build (once) and return ``work/long_<minutes>min.mp4``."""
+    work.mkdir(parents=True, exist_ok=True)
+    out = work / f"long_{minutes:g}min.mp4"
+    if out.is_file():
+        return out
+    src = shared_clips()
+    tmp = out.with_suffix(".tmp.mp4")
+    from binge.data.media import read_audio
+
+    audio = read_audio(src, 48_000)
+    clip_s = 30.0
+    loops = int(np.ceil(minutes * 60 / clip_s))
+    with av.open(str(tmp), "w") as o:
+        vs = o.add_stream("libx264", rate=24)
+        vs.width, vs.height, vs.pix_fmt = 1280, 720, "yuv420p"
+        vs.options = {"preset": "veryfast", "crf": "23"}
+        as_ = o.add_stream("aac", rate=48_000, layout="stereo")
+        y = np.tile(audio[: int(clip_s * 48_000)], loops).astype(np.float32)
+        k, pos = 0, 0  # video frames and audio samples written (interleaved per frame)
+        for _ in range(loops):  # decode the clip again per loop: never all frames in memory
+            with av.open(str(src)) as c:
+                for f in c.decode(c.streams.video[0]):
+                    f = f.reformat(format="yuv420p")
+                    f.pts, f.time_base = k, Fraction(1, 24)
+                    k += 1
+                    for p in vs.encode(f):
+                        o.mux(p)
+                    while pos < min(len(y), k * 2000):  # 48 000 / 24 samples per frame
+                        chunk = np.ascontiguousarray(np.stack([y[pos:pos + 1024]] * 2))
+                        a = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+                        a.sample_rate, a.pts, a.time_base = 48_000, pos, Fraction(1, 48_000)
+                        pos += chunk.shape[1]
+                        for p in as_.encode(a):
+                            o.mux(p)
+        for s in (vs, as_):
+            for p in s.encode(None):
+                o.mux(p)
+    os.replace(tmp, out)
+    return out
