@@ -26,8 +26,10 @@ def map_views(
 ) -> torch.Tensor:
     """(N, D): ``fn`` ((V, C, …) → (V, D)) on every view, averaged over the views of each
     sample. Views go through ``fn`` in chunks of ``batch_size``; the result is on the CPU."""
-    loader = DataLoader(
-        dataset, batch_size=1, shuffle=False, num_workers=num_workers, collate_fn=collate_views
+    per_sample = max(1, dataset.n_clips * dataset.n_crops)
+    loader = DataLoader(  # several samples per forward when they have few views
+        dataset, batch_size=max(1, batch_size // per_sample), shuffle=False,
+        num_workers=num_workers, collate_fn=collate_views,
     )
     outs, index = [], []
     for views, idx in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True):

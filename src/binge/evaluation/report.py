@@ -41,15 +41,17 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(arr.mean()), std
 
 
-def format_table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
-    """A plain-text table; floats in [0, 1] named like metrics are shown as percentages."""
+def format_table(
+    rows: list[dict[str, Any]], columns: Sequence[str], percent: Sequence[str] = ()
+) -> str:
+    """A plain-text table; the ``percent`` columns (fractions) are shown as percentages."""
 
-    def cell(v: Any) -> str:
+    def cell(v: Any, as_percent: bool) -> str:
         if isinstance(v, float):
-            return f"{v:.4g}" if not math.isfinite(v) or abs(v) > 1 else f"{100 * v:.2f}"
+            return f"{100 * v:.2f}" if as_percent and math.isfinite(v) else f"{v:.4g}"
         return str(v)
 
-    body = [[cell(r.get(c, "")) for c in columns] for r in rows]
+    body = [[cell(r.get(c, ""), c in percent) for c in columns] for r in rows]
     widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(columns)]
     line = lambda cells: "  ".join(x.rjust(w) for x, w in zip(cells, widths))  # noqa: E731
     return "\n".join([line(list(columns)), line(["-" * w for w in widths]), *map(line, body)])

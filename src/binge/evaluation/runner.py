@@ -178,7 +178,7 @@ def evaluate(cfg: Config, checkpoint: Optional[str] = None, random_init: Optiona
     }
     write_json(results, out_dir / "results.json")
     columns = ["split", "seed", *metrics] + (["cost"] if ev.protocol == "linear" else [])
-    print(format_table(rows, columns))
+    print(format_table(rows, columns, percent=metrics))
     for m in metrics:
         s = summary[m]
         print(f"{m}: {100 * s['mean']:.2f} ± {100 * s['std']:.2f} (mean ± std over {s['n']} runs)")
