@@ -76,7 +76,7 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
         count = torch.tensor([x.numel() / x.shape[1]], dtype=torch.float64, device=x.device)
         dist.all_reduce(count)
         n = float(count.item())
-        xf = x.float()
+        xf = x if x.dtype == torch.float64 else x.float()
         mean = _AllReduceSum.apply(xf.sum(dim=dims)) / n
         shape = [1, -1] + [1] * (x.dim() - 2)
         centred = xf - mean.view(shape)

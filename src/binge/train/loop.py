@@ -149,7 +149,7 @@ class Trainer:
             raise ConfigError(
                 "data.corpus is not set: pass data.corpus=PATH (a folder written by `binge prepare`)"
             )
-        self.dataset = SnippetDataset(cfg.data.corpus, split="train", augment=True, config=cfg)
+        self.dataset = SnippetDataset.from_config(cfg, split="train", augment=True)
         counts = list(self.dataset.num_snippets)
         self.offsets = torch.tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), dtype=torch.long)
         self.num_instances = int(sum(counts))
@@ -177,11 +177,12 @@ class Trainer:
         from binge.objectives import build_objective
 
         cfg, env = self.cfg, self.env
+        self.dtype = torch.float64 if cfg.train.precision == "fp64" else torch.float32
         model = build_av_model(cfg.model)
         if env.world_size > 1 and cfg.model.sync_batchnorm:
             model = convert_sync_batchnorm(model, env.device)
-        model.to(env.device)
-        objective = build_objective(cfg, model, self.num_instances).to(env.device)
+        model.to(env.device, self.dtype)
+        objective = build_objective(cfg, model, self.num_instances).to(env.device, self.dtype)
         self.model = model
         self.objective = objective
         self.step_module = TrainStep(model, objective)
@@ -262,8 +263,8 @@ class Trainer:
         dev = self.env.device
         nb = dev.type == "cuda"
         out = {k: (v.to(dev, non_blocking=nb) if torch.is_tensor(v) else v) for k, v in batch.items()}
-        out["video"] = video_to_float(out["video"])
-        out["audio"] = out["audio"].float()
+        out["video"] = video_to_float(out["video"]).to(self.dtype)
+        out["audio"] = out["audio"].to(self.dtype)
         title = torch.as_tensor(batch["title"], dtype=torch.long)
         snippet = torch.as_tensor(batch["snippet"], dtype=torch.long)
         out["index"] = (self.offsets[title] + snippet).to(dev, non_blocking=nb)
@@ -283,6 +284,7 @@ class Trainer:
                 f"non-finite loss {loss.item()} at step {self.step}; the last good checkpoint is "
                 f"{self.ckpts.last} (lower optim.lr or use objective.normalize=true)"
             )
+        self.last_lr = self.schedule.lr  # the rate this step uses (logged)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.optim.grad_clip is not None:
@@ -360,7 +362,7 @@ class Trainer:
     def _log(self, window: "_Window", epoch: int, bar: Any) -> None:
         record = window.summary(self.env)
         record = {"step": self.step, "epoch": epoch, **record,
-                  "lr": self.optimizer.param_groups[0]["lr"]}
+                  "lr": self.last_lr}
         self.logger.log(record)
         if bar is not None:
             bar.set_postfix(loss=f"{record['loss']:.4f}", snip_s=f"{record['snippets_per_s']:.1f}",
@@ -384,7 +386,7 @@ class _Window:
         self.snippets += snippets
         for key, value in outputs.items():
             if torch.is_tensor(value) and value.numel() == 1:
-                v = value.detach().float().reshape(())
+                v = value.detach().double().reshape(())
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 v = torch.tensor(float(value))
             else:
