@@ -196,7 +196,8 @@ class TrainConfig:
     out_dir: str = "runs/pretrain"
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda"
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA
+    # auto: bf16 autocast on CUDA, fp32 on CPU; fp64: whole model in float64 (exactness checks)
+    precision: Literal["auto", "fp32", "bf16", "fp64"] = "auto"
     checkpoint_every_steps: int = 500
     keep_checkpoints: int = 3
     log_every_steps: int = 10
