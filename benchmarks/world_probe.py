@@ -142,10 +142,15 @@ def snippets(world: Path) -> dict[str, list]:
     return out
 
 
-def probe(X_tr, y_tr, X_te, y_te) -> float:
+def fit_predict(X_tr, y_tr, X_te) -> np.ndarray:
+    """A linear probe: standardised features → multinomial logistic regression."""
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=1.0))
     clf.fit(X_tr, y_tr)
-    return float(np.mean(clf.predict(X_te) == y_te))
+    return clf.predict(X_te)
+
+
+def probe(X_tr, y_tr, X_te, y_te) -> float:
+    return float(np.mean(fit_predict(X_tr, y_tr, X_te) == y_te))
 
 
 def run(world: Path, folds: int = 4) -> dict:
@@ -156,7 +161,17 @@ def run(world: Path, folds: int = 4) -> dict:
     res: dict = {"snippets": int(len(title)), "titles": int(len(set(title))), "groups": int(len(set(group)))}
     # 1. artifacts: name the title / the show of held-out snippets (alternate snippets in time)
     tr, te = m % 2 == 0, m % 2 == 1
-    res["title_probe_global"] = probe(G[tr], title[tr], G[te], title[te])
+    pred = fit_predict(G[tr], title[tr], G[te])
+    ok = pred == title[te]
+    is_movie = np.char.startswith(title[te].astype(str), "movie")
+    group_of = dict(zip(title, group))
+    res["title_probe_global"] = float(ok.mean())
+    res["title_probe_global_movies"] = float(ok[is_movie].mean()) if is_movie.any() else None
+    res["title_probe_global_episodes"] = float(ok[~is_movie].mean()) if (~is_movie).any() else None
+    wrong = ~ok
+    res["title_errors_within_same_show"] = (
+        float(np.mean([group_of[p] == g for p, g in zip(pred[wrong], group[te][wrong])])) if wrong.any() else None
+    )
     res["title_chance"] = 1 / len(set(title))
     res["group_probe_global"] = probe(G[tr], group[tr], G[te], group[te])
     res["group_chance"] = 1 / len(set(group))

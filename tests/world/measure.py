@@ -30,19 +30,29 @@ def decode_frames(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(frames), np.asarray(times)
 
 
-def energy_envelope(x: np.ndarray, sr: int) -> np.ndarray:
-    """Mean power in 5-ms hops."""
-    hop = int(HOP_S * sr)
-    n = x.shape[0] // hop
-    return (x[: n * hop].reshape(n, hop) ** 2).mean(axis=1)
+class Envelope:
+    """Mean power in hops of ``round(5 ms · sr)`` samples; ``hop_s`` is the exact hop in
+    seconds (110 samples at 22.05 kHz is 4.989 ms, not 5 ms: using 5 ms would drift)."""
+
+    def __init__(self, x: np.ndarray, sr: int):
+        hop = int(round(HOP_S * sr))
+        n = x.shape[0] // hop
+        self.power = (x[: n * hop].reshape(n, hop) ** 2).mean(axis=1)
+        self.hop_s = hop / sr
+
+    def index(self, t: float) -> int:
+        return max(int(np.floor(t / self.hop_s)), 0)
 
 
-def window_max(env: np.ndarray, t: float, before: float = 0.015, after: float = 0.06) -> float:
-    i0, i1 = max(int((t - before) / HOP_S), 0), int((t + after) / HOP_S) + 1
-    return float(env[i0:i1].max())
+def energy_envelope(x: np.ndarray, sr: int) -> Envelope:
+    return Envelope(x, sr)
 
 
-def onset_contrast(env: np.ndarray, onsets: list[float]) -> list[float]:
+def window_max(env: Envelope, t: float, before: float = 0.015, after: float = 0.06) -> float:
+    return float(env.power[env.index(t - before) : env.index(t + after) + 1].max())
+
+
+def onset_contrast(env: Envelope, onsets: list[float]) -> list[float]:
     """For each onset with a next onset in the same scene: peak power around the onset
     over peak power around the midpoint to the next onset (> 1: the sound marks it)."""
     out = []
@@ -76,11 +86,12 @@ def frame_for(times: np.ndarray, t: float, rule: str) -> int:
     return int(np.argmin(np.abs(times - t)))
 
 
-def attack_time(env: np.ndarray, t: float, frac: float = 0.25) -> float:
-    """First time in [t − 50 ms, t + 60 ms] where the power reaches ``frac`` of its peak there."""
-    i0, i1 = max(int((t - 0.05) / HOP_S), 0), int((t + 0.06) / HOP_S) + 1
-    seg = env[i0:i1]
-    return (i0 + int(np.argmax(seg >= frac * seg.max()))) * HOP_S
+def attack_time(env: Envelope, t: float, frac: float = 0.25) -> float:
+    """Start time of the first hop in [t − 50 ms, t + 60 ms] whose power reaches ``frac`` of
+    the peak there."""
+    i0, i1 = env.index(t - 0.05), env.index(t + 0.06) + 1
+    seg = env.power[i0:i1]
+    return (i0 + int(np.argmax(seg >= frac * seg.max()))) * env.hop_s
 
 
 def foreground_stats(frames: np.ndarray, box: list[float], thresh: float = 40.0) -> dict[str, np.ndarray]:
@@ -109,3 +120,11 @@ def percentile_at(values: np.ndarray, idx: int, sign: int) -> float:
     if np.isnan(v):
         return 0.0
     return float(np.mean(values[ok] <= v) if sign > 0 else np.mean(values[ok] >= v))
+
+
+def peak_time(env: Envelope, t: float, half_window: float, smooth_s: float = 0.045) -> float:
+    """Time of the (moving-average smoothed) power maximum within t ± half_window."""
+    k = max(1, int(round(smooth_s / env.hop_s)))
+    smooth = np.convolve(env.power, np.ones(k) / k, mode="same")
+    i0, i1 = env.index(t - half_window), env.index(t + half_window) + 1
+    return (i0 + int(np.argmax(smooth[i0:i1])) + 0.5) * env.hop_s

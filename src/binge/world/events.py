@@ -159,12 +159,12 @@ class Pendulum(EventClass):
     def sound(self, p, dur, sr, rng):
         t = np.arange(int(round(dur * sr))) / sr
         pos = np.sin(self._angle(p, t)) / np.sin(p["amp"])  # −1 … 1, the bob's x
-        glide = 0.18 * A.tone_from_track(p["pitch"] * 2.0 ** (p["glide"] * pos), sr, (1.0, 0.3))
+        glide = 0.15 * A.tone_from_track(p["pitch"] * 2.0 ** (p["glide"] * pos), sr, (1.0, 0.3))
 
         def tick():
             return A.mix(
-                0.4 * A.noise_burst(rng, sr, 0.006, 1500, 7000),
-                0.6 * A.decaying_tone(sr, 2.5 * p["pitch"], 0.03),
+                0.6 * A.noise_burst(rng, sr, 0.006, 1500, 7000),
+                1.0 * A.decaying_tone(sr, 2.5 * p["pitch"], 0.03),
             )
         return _scaled(glide + _impulses(dur, sr, self.onsets(p, dur), tick), p["gain"])
 
@@ -277,7 +277,7 @@ class FlashingLamp(EventClass):
         env[: int(0.003 * sr)] = np.linspace(0, 1, int(0.003 * sr))
 
         def hiss():
-            return 0.3 * A.band_noise(rng, env.shape[0], sr, *p["band"]) * env
+            return 0.45 * A.band_noise(rng, env.shape[0], sr, *p["band"]) * env
         return _scaled(_impulses(dur, sr, self.onsets(p, dur), hiss), p["gain"])
 
 

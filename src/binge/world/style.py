@@ -106,7 +106,7 @@ def sample_style(rng: np.random.Generator, genre: str, num_locations: int, movie
         ),
         master=dict(
             tilt_db_per_octave=_r(rng.uniform(-5.0, 3.0)),
-            noise_dbfs=_r(rng.uniform(-48, -30)),
+            noise_dbfs=_r(rng.uniform(-50, -36)),
             noise_slope=_r(rng.uniform(-6, 2)),
             hum_hz=float(rng.choice([50.0, 60.0])),
             hum_level=_r(rng.uniform(0.0, 0.02)),
@@ -249,7 +249,7 @@ def voice(style: ContentStyle, env: np.ndarray, sr: int) -> np.ndarray:
         t = np.arange(idx[0], idx[-1] + 1) / sr
         f0 = ch["f0"] * (1 + 0.03 * np.sin(2 * np.pi * 5.0 * t))
         src = A.tone_from_track(f0, sr, tuple(harm)) / max(sum(harm), 1e-6) * 3
-        out[idx[0] : idx[-1] + 1] = 0.12 * env[idx[0] : idx[-1] + 1] * src
+        out[idx[0] : idx[-1] + 1] = 0.06 * env[idx[0] : idx[-1] + 1] * src
     return out
 
 
