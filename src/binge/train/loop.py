@@ -68,6 +68,9 @@ def resolve_num_workers(requested: int) -> int:
 def build_optimizer(step_module: TrainStep, cfg: Config) -> torch.optim.Optimizer:
     """Adam (supplement §4; SGD/AdamW optional) over the model and the objective's parameters.
 
+    With ``objective.name=crisscross`` and ``crisscross.larc`` the optimiser is wrapped in LARC
+    (CrissCross Table S10, "Adam*").
+
     The objective's ``param_groups(base_lr)`` gives extra groups (e.g. a CrissCross predictor
     with its own lr multiplier); every other trainable parameter goes in the first group.
     """
@@ -78,11 +81,19 @@ def build_optimizer(step_module: TrainStep, cfg: Config) -> torch.optim.Optimize
     taken = {id(p) for g in extra for p in g["params"]}
     main = [p for p in step_module.parameters() if p.requires_grad and id(p) not in taken]
     groups = [{"params": main, "lr": o.lr}] + extra
+    optimizer: torch.optim.Optimizer
     if o.name == "adam":
-        return torch.optim.Adam(groups, lr=o.lr, weight_decay=o.weight_decay)
-    if o.name == "adamw":
-        return torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
-    return torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+        optimizer = torch.optim.Adam(groups, lr=o.lr, weight_decay=o.weight_decay)
+    elif o.name == "adamw":
+        optimizer = torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+    cc = cfg.objective.crisscross
+    if cfg.objective.name == "crisscross" and cc.larc:  # Table S10 "Adam*"
+        from binge.objectives.larc import LARC
+
+        optimizer = LARC(optimizer, trust_coefficient=cc.larc_trust_coefficient, clip=cc.larc_clip)
+    return optimizer
 
 
 def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -149,7 +160,15 @@ class Trainer:
             raise ConfigError(
                 "data.corpus is not set: pass data.corpus=PATH (a folder written by `binge prepare`)"
             )
-        self.dataset = SnippetDataset.from_config(cfg, split="train", augment=True)
+        if cfg.augment.pipeline == "crisscross":
+            # CrissCross (Tables S1, S2): its transform takes whole uncropped, unaugmented frames
+            from binge.data.crisscross_transforms import build_transform
+
+            self.dataset = SnippetDataset(cfg.data.corpus, split="train", augment=False,
+                                          crop_size=None, data=cfg.data,
+                                          transform=build_transform(cfg))
+        else:
+            self.dataset = SnippetDataset.from_config(cfg, split="train", augment=True)
         counts = list(self.dataset.num_snippets)
         self.offsets = torch.tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), dtype=torch.long)
         self.num_instances = int(sum(counts))
