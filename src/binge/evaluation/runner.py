@@ -79,18 +79,42 @@ class _Task:
         self.groups = np.array([s.group for s in split.train])
 
 
-def _features(encoder, views: ViewClips, pooling: str, max_kernel, cfg: Config, device, desc: str) -> np.ndarray:
-    fn = lambda x: pool_features(encoder.forward_features(x), pooling, max_kernel)  # noqa: E731
-    return map_views(views, fn, cfg.evaluate.batch_size, device, cfg.evaluate.num_workers, desc).numpy()
+class _Subset:
+    """Items ``index`` of a source (so that only samples without features are decoded)."""
+
+    def __init__(self, source, index: list[int]) -> None:
+        self.source, self.index = source, index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int):
+        return self.source[self.index[i]]
 
 
-def _run_linear(task: _Task, encoder, cfg: Config, device, seed: int) -> dict[str, Any]:
+def _features(encoder, views: ViewClips, pooling: str, max_kernel, cfg: Config, device, desc: str,
+              memo: dict) -> np.ndarray:
+    """(N, D) frozen features of every sample of ``views.source``, averaged over its views.
+
+    ``memo`` keeps the features of each (file, view grid) for the encoder of this run, so
+    that splits sharing files (UCF101's three splits hold the same videos) extract once."""
+    keys = [(str(p), views.n_clips, views.n_crops) for p in views.source.paths]
+    todo = [i for i, k in enumerate(keys) if k not in memo]
+    if todo:
+        fn = lambda x: pool_features(encoder.forward_features(x), pooling, max_kernel)  # noqa: E731
+        sub = ViewClips(_Subset(views.source, todo), views.geo, views.n_clips, views.n_crops)
+        feats = map_views(sub, fn, cfg.evaluate.batch_size, device, cfg.evaluate.num_workers, desc).numpy()
+        memo.update({keys[i]: f for i, f in zip(todo, feats)})
+    return np.stack([memo[k] for k in keys])
+
+
+def _run_linear(task: _Task, encoder, cfg: Config, device, seed: int, memo: dict) -> dict[str, Any]:
     lin, clips = cfg.evaluate.linear, cfg.evaluate.clips
     encoder.to(device).eval()
     x_train = _features(encoder, ViewClips(task.train_src, task.geometry, lin.train_clips, 1),
-                        lin.pooling, lin.max_kernel, cfg, device, "train features")
+                        lin.pooling, lin.max_kernel, cfg, device, "train features", memo)
     x_test = _features(encoder, ViewClips(task.test_src, task.geometry, clips.test_clips, task.test_crops),
-                       lin.pooling, lin.max_kernel, cfg, device, "test features")
+                       lin.pooling, lin.max_kernel, cfg, device, "test features", memo)
     probe, acc, scores = probe_and_score(
         x_train, task.y_train, task.groups, x_test, task.y_test, costs=lin.costs, classifier=lin.classifier,
         cv_folds=lin.cv_folds, standardize=lin.standardize, max_iter=lin.max_iter, seed=seed)
@@ -99,13 +123,13 @@ def _run_linear(task: _Task, encoder, cfg: Config, device, seed: int) -> dict[st
             "feature_dim": int(x_train.shape[1]), "predictions": scores.argmax(1).tolist()}
 
 
-def _run_retrieval(task: _Task, encoder, cfg: Config, device, seed: int) -> dict[str, Any]:
+def _run_retrieval(task: _Task, encoder, cfg: Config, device, seed: int, memo: dict) -> dict[str, Any]:
     ret, clips = cfg.evaluate.retrieval, cfg.evaluate.clips
     encoder.to(device).eval()
     train = _features(encoder, ViewClips(task.train_src, task.geometry, clips.test_clips, 1),
-                      ret.pooling, ret.max_kernel, cfg, device, "train features")
+                      ret.pooling, ret.max_kernel, cfg, device, "train features", memo)
     test = _features(encoder, ViewClips(task.test_src, task.geometry, clips.test_clips, 1),
-                     ret.pooling, ret.max_kernel, cfg, device, "test features")
+                     ret.pooling, ret.max_kernel, cfg, device, "test features", memo)
     out: dict[str, Any] = recall_at_k(test, task.y_test, train, task.y_train, ret.ks)
     from binge.evaluation.retrieval import cosine_topk
 
@@ -139,6 +163,7 @@ def evaluate(cfg: Config, checkpoint: Optional[str] = None, random_init: Optiona
     splits = ev.splits or splits_of(ev.dataset, ev.root)
     data = pretraining_data_config(checkpoint) or cfg.data
     rows, per_split = [], []
+    memos: dict[int, dict] = {}  # seed → frozen features per (file, views): splits share files
     for split_id in splits:
         split = load_split(ev.dataset, ev.root, split_id)
         print(split.summary())
@@ -150,9 +175,9 @@ def evaluate(cfg: Config, checkpoint: Optional[str] = None, random_init: Optiona
             t0 = time.perf_counter()
             run_dir = out_dir / f"split{split_id}_seed{seed}"
             if ev.protocol == "linear":
-                res = _run_linear(task, encoder, cfg, device, seed)
+                res = _run_linear(task, encoder, cfg, device, seed, memos.setdefault(seed, {}))
             elif ev.protocol == "retrieval":
-                res = _run_retrieval(task, encoder, cfg, device, seed)
+                res = _run_retrieval(task, encoder, cfg, device, seed, memos.setdefault(seed, {}))
             else:
                 res = _run_finetune(task, encoder, cfg, device, seed, run_dir)
             preds = np.array(res.pop("predictions"))
