@@ -15,7 +15,8 @@ short side 190, crop 158, 48 kHz, 96 mels) of a long 720p H.264 title, in one ru
 
 Speeds are snippets per CPU second (per core; robust on a shared machine); wall-clock
 speeds are printed beside them. Usage:
-``python benchmarks/loader_speed.py [--minutes 2] [--snippets 200] [--work DIR]``.
+``python benchmarks/loader_speed.py [--minutes 2] [--snippets 200] [--source-preset P]
+[--work DIR]``.
 """
 
 from __future__ import annotations
@@ -106,11 +107,13 @@ def main() -> None:
     ap.add_argument("--snippets", type=int, default=200, help="snippets per fast method")
     ap.add_argument("--source-snippets", type=int, default=12, help="snippets per source method")
     ap.add_argument("--work", type=Path, default=Path("bench_work"))
+    ap.add_argument("--source-preset", default="medium",
+                    help="x264 preset of the generated source title (medium: x264's default)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = DataConfig()
-    src = long_title(args.work, args.minutes)
-    corpus = args.work / f"corpus_{args.minutes:g}min"
+    src = long_title(args.work, args.minutes, args.source_preset)
+    corpus = args.work / f"corpus_{src.stem}"
     prepare_corpus([src], corpus, data=data, progress=False)
     ds = SnippetDataset(corpus, augment=True, crop_size=158, data=data)
     num = ds.num_snippets[0]

@@ -1,9 +1,11 @@
 """Shared by the data benchmarks: a real-ish long 720p title built from the real clips.
 
-``long_title(work, minutes)`` loops ``big_buck_bunny_0_30.webm`` (real 1280×720 24 fps
-footage with real stereo audio, ../shared/data/av_clips) into an H.264 (x264 ``veryfast``,
-B-frames on, as typical distributed files are) + AAC 48 kHz stereo MP4 of ``minutes``
-minutes, once; later calls reuse it.
+``long_title(work, minutes, preset)`` loops ``big_buck_bunny_0_30.webm`` (real 1280×720
+24 fps footage with real stereo audio, ../shared/data/av_clips) into an H.264 + AAC 48 kHz
+stereo MP4 of ``minutes`` minutes, once; later calls reuse it. ``preset`` is the x264
+preset of the source: ``medium`` (x264's and ffmpeg's default: B-frames, 3 reference
+frames, CABAC, keyframe every ≤ 250 frames) stands for a typical distributed file;
+``veryfast`` gives a source that is cheaper to decode.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ def shared_clips() -> Path:
     return path
 
 
-def long_title(work: Path, minutes: float) -> Path:
-    """Build (once) and return ``work/long_<minutes>min.mp4``."""
+def long_title(work: Path, minutes: float, preset: str = "medium") -> Path:
+    """Build (once) and return ``work/long_<minutes>min_<preset>.mp4``."""
     work.mkdir(parents=True, exist_ok=True)
-    out = work / f"long_{minutes:g}min.mp4"
+    out = work / f"long_{minutes:g}min_{preset}.mp4"
     if out.is_file():
         return out
     src = shared_clips()
@@ -42,7 +44,7 @@ def long_title(work: Path, minutes: float) -> Path:
     with av.open(str(tmp), "w") as o:
         vs = o.add_stream("libx264", rate=24)
         vs.width, vs.height, vs.pix_fmt = 1280, 720, "yuv420p"
-        vs.options = {"preset": "veryfast", "crf": "23"}
+        vs.options = {"preset": preset, "crf": "23"}
         as_ = o.add_stream("aac", rate=48_000, layout="stereo")
         y = np.tile(audio[: int(clip_s * 48_000)], loops).astype(np.float32)
         k, pos = 0, 0  # video frames and audio samples written (interleaved per frame)

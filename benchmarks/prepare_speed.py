@@ -11,7 +11,7 @@ meaningful on a shared machine. Methods, on the same long 720p title:
 * ``ffmpeg video`` — Debian's ``ffmpeg`` CLI doing the same video transcode
   (``fps=5,scale=...:flags=area``, same x264 settings, ``-threads 1``), if installed.
 
-Usage: ``python benchmarks/prepare_speed.py [--minutes 2] [--work DIR]``.
+Usage: ``python benchmarks/prepare_speed.py [--minutes 2] [--source-preset P] [--work DIR]``.
 The library never needs the ffmpeg CLI; it is only the baseline here.
 """
 
@@ -64,10 +64,12 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=2.0, help="length of the test title")
     ap.add_argument("--work", type=Path, default=Path("bench_work"),
                     help="folder for the generated title (reused between runs)")
+    ap.add_argument("--source-preset", default="medium",
+                    help="x264 preset of the generated source title (medium: x264's default)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = DataConfig()  # the paper's settings: 5 fps, short side 190, 48 kHz, 96 mels
-    src = long_title(args.work, args.minutes)
+    src = long_title(args.work, args.minutes, args.source_preset)
     info = probe(src)
     duration = info.duration_s
     width, height = scaled_size(info.video.width, info.video.height, data.short_side)
