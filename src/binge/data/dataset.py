@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 from binge.config import AugmentConfig
 from binge.data.corpus import SPLITS, CorpusError, read_corpus_params, read_manifest
 from binge.data.logmel import LogMelSettings, snippet_frames
-from binge.data.transforms import color_jitter, crop_video, mask_audio
+from binge.data.transforms import color_jitter, crop_box, mask_audio
 
 __all__ = ["SnippetDataset"]
 
@@ -96,6 +96,8 @@ class SnippetDataset(Dataset):
         self._num_snippets = np.array([r["num_snippets"] for r in rows], dtype=np.int64)
         self._video = np.array([r["video_path"] for r in rows], dtype=np.str_)
         self._audio = np.array([r["audio_path"] for r in rows], dtype=np.str_)
+        self._height = np.array([r["height"] for r in rows], dtype=np.int64)
+        self._width = np.array([r["width"] for r in rows], dtype=np.int64)
         short = min((min(r["width"], r["height"]) for r in rows), default=None)
         if crop_size is not None and short is not None and crop_size > short:
             raise ValueError(f"crop_size={crop_size} is larger than the corpus frames "
@@ -174,30 +176,37 @@ class SnippetDataset(Dataset):
             raise IndexError(f"snippet {m} of title {n} ({self._title_ids[n]}) out of range "
                              f"[0, {self._num_snippets[n]})")
 
-    def read_video(self, n: int, m: int) -> np.ndarray:
-        """Whole frames of snippet (n, m): (T, H, W, 3) uint8, no crop."""
+    def read_video(self, n: int, m: int,
+                   box: Optional[tuple[int, int, int]] = None) -> np.ndarray:
+        """Frames of snippet (n, m): (T, H, W, 3) uint8, or only the square
+        ``box = (top, left, size)`` of each frame, (T, size, size, 3)."""
         self._check(n, m)
         if self._pid != os.getpid() or self._rgb is None:  # new process: own handles
             self._reset_handles()
         container = self._cached(self._containers, n, self._open_video_fn(n))
         stream = container.streams.video[0]
+        tb = float(stream.time_base)
         first = m * self.frames
         # seek half a frame past the snippet start so the seek lands on its own keyframe
-        container.seek(int((first + 0.5) / self.fps / stream.time_base), stream=stream,
-                       backward=True, any_frame=False)
-        out: list[np.ndarray] = []
+        container.seek(int((first + 0.5) / self.fps / tb), stream=stream, backward=True,
+                       any_frame=False)
+        top, left = (box[0], box[1]) if box else (0, 0)
+        h, w = (box[2], box[2]) if box else (int(self._height[n]), int(self._width[n]))
+        out = np.empty((self.frames, h, w, 3), dtype=np.uint8)  # filled in place: no stack
+        got = 0
         for frame in container.decode(stream):
-            k = int(round(float(frame.pts * stream.time_base) * self.fps))
-            if k < first:
+            if round(frame.pts * tb * self.fps) < first:
                 continue
-            out.append(self._rgb.reformat(frame, format="rgb24").to_ndarray())
-            if len(out) == self.frames:
+            out[got] = self._rgb.reformat(frame, format="rgb24").to_ndarray()[
+                top:top + h, left:left + w]
+            got += 1
+            if got == self.frames:
                 break
-        if len(out) != self.frames:
+        if got != self.frames:
             raise CorpusError(f"{self.corpus_dir / self._video[n]}: snippet {m} decoded "
-                              f"{len(out)} of {self.frames} frames; the corpus is damaged, "
+                              f"{got} of {self.frames} frames; the corpus is damaged, "
                               "delete this title's folder and rerun binge prepare")
-        return np.stack(out)
+        return out
 
     def read_audio(self, n: int, m: int) -> np.ndarray:
         """Log-mel of snippet (n, m): (P, Q) float32, unmasked."""
@@ -222,10 +231,11 @@ class SnippetDataset(Dataset):
         n, m = self.index_to_pair(int(index)) if np.ndim(index) == 0 else map(int, index)
         rng = (np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
                if self.augment else None)
-        video = self.read_video(n, m)
-        if self.crop_size is not None:
-            video = crop_video(video, self.crop_size, rng)
-        video_t = torch.from_numpy(np.ascontiguousarray(video))
+        box = None
+        if self.crop_size is not None:  # crop while decoding: no full-frame copy
+            box = (*crop_box(int(self._height[n]), int(self._width[n]), self.crop_size, rng),
+                   self.crop_size)
+        video_t = torch.from_numpy(self.read_video(n, m, box))
         audio = self.read_audio(n, m)
         if rng is not None:
             if self.sigma > 0:
