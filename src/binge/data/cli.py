@@ -76,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, CorpusError, PrepareError) as err:
         print(f"binge prepare: {err}", file=sys.stderr)
         return 1
+    except OSError as err:  # disk full, permissions: finished titles are kept, rerun resumes
+        print(f"binge prepare: {err}; finished titles are kept, rerun the same command "
+              "to resume", file=sys.stderr)
+        return 1
     where = report.manifest or f"{args.out} (shard {args.shard[0]}/{args.shard[1]})"
     print(f"prepared {len(report.title_ids)} titles ({report.new} new, {report.reused} "
           f"already done) into {where}; skipped {len(report.skipped)}")
