@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     from binge.config import ConfigError, load_config
+    from binge.data.corpus import CorpusError
     from binge.train.loop import pretrain
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     resume = False if args.restart else (args.resume or True)
     try:
         out = pretrain(cfg, resume=resume)
-    except (ConfigError, FileNotFoundError, ValueError) as err:
+    except (ConfigError, CorpusError, FileNotFoundError, ValueError) as err:
         raise SystemExit(f"binge pretrain: {err}") from err
     print(f"binge pretrain: wrote {out}")
     return 0

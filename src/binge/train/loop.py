@@ -36,8 +36,10 @@ __all__ = ["pretrain", "TrainStep", "build_optimizer", "resolve_num_workers"]
 
 logger = logging.getLogger(__name__)
 
-#: config sections whose change makes a checkpoint unusable for exact resumption.
+#: config sections whose change makes a checkpoint unusable for exact resumption …
 _RESUME_SECTIONS = ("data", "augment", "sampling", "model", "objective", "optim")
+#: … except these runtime knobs (a moved corpus is still checked by its manifest's parameters).
+_RESUME_FREE = {"data.corpus", "data.num_workers", "data.pin_memory"}
 
 
 class TrainStep(nn.Module):
@@ -101,7 +103,7 @@ def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[
     for section in _RESUME_SECTIONS:
         a, b = saved.get(section, {}), current.get(section, {})
         for key in sorted(set(a) | set(b)):
-            if a.get(key) != b.get(key):
+            if a.get(key) != b.get(key) and f"{section}.{key}" not in _RESUME_FREE:
                 diffs.append(f"{section}.{key}: {a.get(key)!r} → {b.get(key)!r}")
     return diffs
 
