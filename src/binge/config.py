@@ -400,6 +400,12 @@ def _check_value(value: Any, annotation: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         return from_dict(annotation, value, where)
     if annotation is float:
+        if isinstance(value, str):
+            # PyYAML (YAML 1.1) reads "1e-4" (no dot) as a string; accept plain numerals.
+            try:
+                value = float(value)
+            except ValueError:
+                raise ConfigError(f"{where}: expected a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
