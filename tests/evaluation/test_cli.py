@@ -23,7 +23,6 @@ def _run(argv):
     assert main(["evaluate", *argv]) == 0
 
 
-@pytest.mark.slow
 def test_linear_and_retrieval_on_tones(tmp_path, capsys):
     root = tmp_path / "esc"
     make_tone_esc50(root)
@@ -52,7 +51,6 @@ def test_linear_and_retrieval_on_tones(tmp_path, capsys):
         assert r["R@1"] == pytest.approx(r["top1"])
 
 
-@pytest.mark.slow
 def test_video_finetune_and_linear(tmp_path):
     root = tmp_path / "ucf"
     make_colour_ucf101(root)
