@@ -14,7 +14,8 @@ short side 190, crop 158, 48 kHz, 96 mels) of a long 720p H.264 title, in one ru
   (quality 90), read and decoded with ``torchvision.io.decode_jpeg``.
 
 Speeds are snippets per CPU second (per core; robust on a shared machine); wall-clock
-speeds are printed beside them. Usage:
+speeds are printed beside them. The methods run interleaved in rounds, so that changes in
+the load of a shared machine hit them alike. Usage:
 ``python benchmarks/loader_speed.py [--minutes 2] [--snippets 200] [--source-preset P]
 [--work DIR]``.
 """
@@ -91,21 +92,35 @@ class SourceReader:
         return (v, self.audio_logmel(start)) if self.audio else v
 
 
-def _speed(name: str, fn, items, results):
-    w0, c0 = time.perf_counter(), time.process_time()
-    for it in items:
-        fn(it)
-    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    results[name] = (len(items) / cpu, len(items) / wall)
-    print(f"{name:24s} {len(items):5d} snippets  {len(items) / cpu:9.1f} /cpu-s  "
-          f"{len(items) / wall:9.1f} /wall-s", flush=True)
+def _measure(methods: dict, rounds: int) -> dict[str, tuple[float, float]]:
+    """Run the methods interleaved in ``rounds`` rounds (so that a change in the machine's
+    load hits all of them alike); return snippets per CPU-second and per wall-second."""
+    cpu = dict.fromkeys(methods, 0.0)
+    wall = dict.fromkeys(methods, 0.0)
+    count = dict.fromkeys(methods, 0)
+    for r in range(rounds):
+        for name, (fn, items) in methods.items():
+            chunk = items[r::rounds]
+            w0, c0 = time.perf_counter(), time.process_time()
+            for it in chunk:
+                fn(it)
+            wall[name] += time.perf_counter() - w0
+            cpu[name] += time.process_time() - c0
+            count[name] += len(chunk)
+    results = {}
+    for name in methods:
+        results[name] = (count[name] / cpu[name], count[name] / wall[name])
+        print(f"{name:24s} {count[name]:5d} snippets  {results[name][0]:9.1f} /cpu-s  "
+              f"{results[name][1]:9.1f} /wall-s", flush=True)
+    return results
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=2.0)
     ap.add_argument("--snippets", type=int, default=200, help="snippets per fast method")
-    ap.add_argument("--source-snippets", type=int, default=12, help="snippets per source method")
+    ap.add_argument("--source-snippets", type=int, default=18, help="snippets per source method")
+    ap.add_argument("--rounds", type=int, default=6, help="interleaved measurement rounds")
     ap.add_argument("--work", type=Path, default=Path("bench_work"))
     ap.add_argument("--source-preset", default="medium",
                     help="x264 preset of the generated source title (medium: x264's default)")
@@ -121,13 +136,7 @@ def main() -> None:
     ms = rng.integers(0, num, size=args.snippets).tolist()
     ms_src = ms[: args.source_snippets]
     print(f"title {src.name}: {num} snippets; random snippets, one process, one thread")
-    results: dict[str, tuple[float, float]] = {}
     ds.read_video(0, 0), ds.read_audio(0, 0)  # open the files once (lazy per process)
-    _speed("source video", SourceReader(src, data, audio=False), ms_src, results)
-    _speed("source video+audio", SourceReader(src, data, audio=True), ms_src, results)
-    _speed("storage decode-only", lambda m: ds.read_video(0, m), ms, results)
-    _speed("log-mel slice", lambda m: ds.read_audio(0, m), ms, results)
-    _speed("full loader", lambda m: ds[(0, m)], ms, results)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         jpeg_bytes = 0
         for m in sorted(set(ms)):
@@ -142,7 +151,14 @@ def main() -> None:
                                        dtype=torch.uint8)
                 decode_jpeg(raw)
 
-        _speed("JPEG decode-only", jpeg, ms, results)
+        results = _measure({
+            "source video": (SourceReader(src, data, audio=False), ms_src),
+            "source video+audio": (SourceReader(src, data, audio=True), ms_src),
+            "storage decode-only": (lambda m: ds.read_video(0, m), ms),
+            "log-mel slice": (lambda m: ds.read_audio(0, m), ms),
+            "full loader": (lambda m: ds[(0, m)], ms),
+            "JPEG decode-only": (jpeg, ms),
+        }, rounds=args.rounds)
     h264_bytes = (corpus / ds._video[0]).stat().st_size
     jpeg_per_s = jpeg_bytes / (len(set(ms)) * data.snippet_seconds)
     h264_per_s = h264_bytes / (num * data.snippet_seconds)
