@@ -99,3 +99,21 @@ def test_real_fsdd_logmel_matches_librosa(fsdd_root, tmp_path):
     assert np.median(np.abs(first[:, :n] - ref[:, :n])[loud]) < 0.1
     np.testing.assert_array_equal(first, cached)
     assert len(list(tmp_path.glob("*.npy"))) == 1
+
+
+def test_features_shared_across_splits_equal_a_run_per_split(tmp_path):
+    """Frozen features are extracted once per file and reused by later splits; a split's
+    numbers must not depend on which other splits ran before it in the same command."""
+    root = tmp_path / "esc"
+    make_tone_esc50(root, folds=3)
+    common = ["--random-init", "resnet18_audio_tiny", "--dataset", "esc50", "--root", str(root),
+              "--protocol", "linear"]
+    overrides = [*TINY_AUDIO, "evaluate.clips.audio_seconds=1.0",
+              "evaluate.clips.test_clips=3", "evaluate.linear.train_clips=2", "evaluate.linear.cv_folds=2",
+              f"evaluate.cache_dir={tmp_path / 'cache'}"]
+    _run([*common, "--out", str(tmp_path / "all"), *overrides, "evaluate.splits=[1,2,3]"])
+    _run([*common, "--out", str(tmp_path / "three"), *overrides, "evaluate.splits=[3]"])
+    together = json.loads((tmp_path / "all" / "results.json").read_text())["splits"][2]
+    alone = json.loads((tmp_path / "three" / "results.json").read_text())["splits"][0]
+    for key in ("top1", "cost", "cv_accuracy", "confusion_matrix"):
+        assert together[key] == alone[key], key
