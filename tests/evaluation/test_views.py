@@ -91,3 +91,24 @@ def test_averaging_is_over_the_views_of_one_sample():
     got = average_by_sample(torch.from_numpy(vals), torch.from_numpy(idx), 5).numpy()
     want = np.stack([vals[idx == s].mean(0) for s in range(5)])
     np.testing.assert_allclose(got, want)
+
+
+def test_training_clips_are_random_in_time_and_reproducible():
+    from binge.evaluation.clips import TrainClips
+
+    video = _coded_video(t=60)
+    geo = VideoGeometry(frames=8, crop=20, test_short_side=40, scale_jitter=(40, 48),
+                        mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), hflip=True, color_jitter=0.0)
+    ds = TrainClips([video], [3], geo, seed=5)
+    starts = set()
+    for epoch in range(12):
+        ds.set_epoch(epoch)
+        x, y = ds[0]
+        assert x.shape == (3, 8, 20, 20) and y == 3
+        red = (x[0, :, 10, 10] * 255).round()
+        # 8 consecutive frames (bilinear resizing keeps a constant frame constant)
+        assert torch.equal(red - red[0], torch.arange(8.0))
+        assert 0 <= red[0] <= 60 - 8
+        starts.add(int(red[0]))
+        assert torch.equal(ds[0][0], x)  # same (seed, epoch, sample) → same clip
+    assert len(starts) > 3

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from binge.data.logmel import LOG_EPS
+from binge.data.transforms import color_jitter
 from binge.evaluation.views import View, random_start, view_grid
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "take_frames",
     "take_columns",
     "resize_short_side",
-    "color_jitter",
     "time_freq_mask",
     "TrainClips",
     "ViewClips",
@@ -87,27 +87,10 @@ def resize_short_side(clip: torch.Tensor, short: int) -> torch.Tensor:
     return F.interpolate(clip, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
-def color_jitter(clip: torch.Tensor, sigma: float, rng: np.random.Generator) -> torch.Tensor:
-    """Brightness, contrast, saturation factors ~ U[max(0, 1−σ), 1+σ], in a random order,
-    the same for every frame of the clip (T, 3, H, W) in [0, 1]."""
-    if sigma <= 0:
-        return clip
-    lo, hi = max(0.0, 1 - sigma), 1 + sigma
-    gray = lambda x: (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)  # noqa: E731
-    for op in rng.permutation(3):
-        f = float(rng.uniform(lo, hi))
-        if op == 0:
-            clip = clip * f
-        elif op == 1:
-            clip = (clip - gray(clip).mean()) * f + gray(clip).mean()
-        else:
-            clip = (clip - gray(clip)) * f + gray(clip)
-        clip = clip.clamp(0, 1)
-    return clip
-
-
 def time_freq_mask(spec: np.ndarray, max_fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """One frequency and one time mask on (P, Q), each of width U{0 … ⌊max_fraction·axis⌋}."""
+    """One frequency AND one time mask on (P, Q), each of width U{0 … ⌊max_fraction·axis⌋},
+    filled with the clip mean (paper §4.1 for ESC-50; pretraining's
+    ``binge.data.transforms.mask_audio`` masks one axis only)."""
     spec = spec.copy()
     fill = float(spec.mean())
     for axis in (0, 1):
@@ -165,7 +148,8 @@ class TrainClips(Dataset):
         clip = clip[..., y0 : y0 + geo.crop, x0 : x0 + geo.crop]
         if geo.hflip and rng.random() < 0.5:
             clip = clip.flip(-1)
-        clip = color_jitter(clip, geo.color_jitter, rng)
+        # binge.data.transforms.color_jitter (pretraining's, Table 2 σ) on (T, H, W, 3)
+        clip = color_jitter(clip.permute(0, 2, 3, 1), geo.color_jitter, rng).permute(0, 3, 1, 2)
         return _normalise(clip, geo), self.labels[i]
 
 
