@@ -29,7 +29,7 @@ from binge.evaluation.report import (
     top1,
     write_json,
 )
-from binge.evaluation.retrieval import recall_at_k
+from binge.evaluation.retrieval import cosine_topk, recall_at_k
 
 __all__ = ["evaluate", "resolve_device"]
 
@@ -131,8 +131,6 @@ def _run_retrieval(task: _Task, encoder, cfg: Config, device, seed: int, memo: d
     test = _features(encoder, ViewClips(task.test_src, task.geometry, clips.test_clips, 1),
                      ret.pooling, ret.max_kernel, cfg, device, "test features", memo)
     out: dict[str, Any] = recall_at_k(test, task.y_test, train, task.y_train, ret.ks)
-    from binge.evaluation.retrieval import cosine_topk
-
     out["predictions"] = task.y_train[cosine_topk(test, train, 1)[:, 0]].tolist()
     out["top1"] = float(np.mean(np.array(out["predictions"]) == task.y_test))  # = R@1
     return out
