@@ -295,15 +295,16 @@ def resolve_instances(cfg: Any, num_instances: InstanceSpec) -> InstanceSpec:
     return counts
 
 
-def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> AvidObjective:
-    """``build_objective`` entry for ``objective.name: avid`` (cfg: a :class:`binge.config.Config`)."""
+def memory_objective_kwargs(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> dict[str, Any]:
+    """Constructor arguments shared by the memory-bank objectives (AVID, CMA) from a Config.
+
+    Freezes the model's Eq. 1 heads (no memory-bank loss uses them)."""
     m = freeze_model_heads(model)
     acfg = cfg.objective.avid
-    return AvidObjective(
+    return dict(
         video_features=m.video_encoder.num_features,
         audio_features=m.audio_encoder.num_features,
         instances=resolve_instances(cfg, num_instances),
-        variant=acfg.variant,
         dim=acfg.memory_dim,
         hidden=acfg.head_hidden_dim,
         num_negatives=acfg.num_negatives,
@@ -313,3 +314,9 @@ def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> AvidObject
         bank_dtype=_bank_dtype(acfg.bank_dtype),
         seed=cfg.train.seed,
     )
+
+
+def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> AvidObjective:
+    """``build_objective`` entry for ``objective.name: avid`` (cfg: a :class:`binge.config.Config`)."""
+    return AvidObjective(variant=cfg.objective.avid.variant,
+                         **memory_objective_kwargs(cfg, model, num_instances))

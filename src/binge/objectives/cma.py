@@ -30,10 +30,8 @@ from torch import Tensor, nn
 from binge.objectives.avid import (
     AvidObjective,
     InstanceSpec,
-    _bank_dtype,
     _unwrap,
-    freeze_model_heads,
-    resolve_instances,
+    memory_objective_kwargs,
 )
 from binge.objectives.memory_bank import MemoryNCE, at_least_float32, gather_no_grad
 
@@ -199,20 +197,9 @@ class CmaObjective(AvidObjective):
 
 def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> CmaObjective:
     """``build_objective`` entry for ``objective.name: cma``."""
-    m = freeze_model_heads(model)
-    acfg, ccfg = cfg.objective.avid, cfg.objective.cma
+    ccfg = cfg.objective.cma
     objective = CmaObjective(
-        video_features=m.video_encoder.num_features,
-        audio_features=m.audio_encoder.num_features,
-        instances=resolve_instances(cfg, num_instances),
-        dim=acfg.memory_dim,
-        hidden=acfg.head_hidden_dim,
-        num_negatives=acfg.num_negatives,
-        temperature=acfg.temperature,
-        momentum=acfg.momentum,
-        snippets_per_instance=acfg.snippets_per_instance,
-        bank_dtype=_bank_dtype(acfg.bank_dtype),
-        seed=cfg.train.seed,
+        **memory_objective_kwargs(cfg, model, num_instances),
         num_positives=ccfg.num_positives,
         weight=ccfg.weight,
         recompute_every_epochs=ccfg.recompute_every_epochs,
