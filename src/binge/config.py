@@ -76,6 +76,7 @@ class DataConfig:
     n_mels: int = 96
     n_fft: int = 2048
     hop_length: int = 512
+    heldout_fraction: float = 0.1  # share of shows held out (paper §4.2: 90/10, show-disjoint)
     num_workers: int = -1  # -1: sized to the machine (cores per process)
     pin_memory: bool = True  # only takes effect on CUDA
 

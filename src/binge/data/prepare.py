@@ -365,8 +365,9 @@ def prepare_corpus(
                   [dict(zip(SKIPPED_COLUMNS, s)) for s in report.skipped])
         return report
     ordered = [rows[t] for t in report.title_ids]
-    splits = assign_splits([r["group"] for r in ordered], [r.get("split") or None
-                                                           for r in _jobs_by_id(jobs, ordered)])
+    splits = assign_splits([r["group"] for r in ordered],
+                           [r.get("split") or None for r in _jobs_by_id(jobs, ordered)],
+                           heldout_fraction=data.heldout_fraction)
     for r, s in zip(ordered, splits):
         r["split"] = s
     report.manifest = write_manifest(out, ordered)
