@@ -13,7 +13,7 @@ import pytest
 
 from binge.cli import main
 from binge.world import METADATA_COLUMNS, WorldError, generate_world, get_preset
-from binge.world.generate_title import render_title
+from binge.world.generate_title import CAST, render_title
 from binge.world.plan import plan_titles
 
 
@@ -59,6 +59,26 @@ def test_episodes_share_artifacts_titles_of_other_shows_do_not(tiny_world):
     assert all(len(set(s)) == 1 for s in styles.values())
     assert len({s[0] for s in styles.values()}) == len(styles)
 
+
+
+def test_each_episode_has_its_own_grade_and_mix(tiny_world):
+    """On top of the show's style, siblings get distinct colour casts (≥ 52° apart in hue),
+    contrasts and EQ-tilt offsets (``episode_variation``)."""
+    casts = {}
+    for p in sorted((tiny_world / "ground_truth").glob("show*.json")):
+        gt = json.loads(p.read_text())
+        v = gt["episode_variation"]
+        assert abs(np.linalg.norm(v["grade_lift_offset"]) - CAST) < 1e-4 and abs(sum(v["grade_lift_offset"])) < 1e-4
+        assert all(0.3 < c < 3 for c in v["grade_contrast"])
+        casts.setdefault(gt["group"], []).append((np.asarray(v["grade_lift_offset"]), v["grade_contrast"],
+                                                  v["tilt_offset_db_per_octave"]))
+    for group in casts.values():
+        assert len(group) >= 2
+        for i in range(len(group)):
+            for j in range(i):
+                a, b = group[i][0], group[j][0]
+                assert np.degrees(np.arccos(np.clip(a @ b / (a @ a), -1, 1))) > 52
+                assert group[i][1] != group[j][1] and group[i][2] != group[j][2]
 
 @pytest.mark.slow
 def test_same_seed_same_bytes(tiny_world, tmp_path):

@@ -162,8 +162,10 @@ class Grader:
     scene; moving sprites are drawn with graded colours (:meth:`color`), which keeps the
     per-frame cost at one copy and one quantisation."""
 
-    def __init__(self, style: ContentStyle, w: int, h: int, gain_jitter: np.ndarray | None = None):
+    def __init__(self, style: ContentStyle, w: int, h: int, gain_jitter: np.ndarray | None = None,
+                 contrast: np.ndarray | None = None):
         self.gain = np.asarray(style.grade_gain, np.float32) * (1 if gain_jitter is None else gain_jitter)
+        self.contrast = None if contrast is None else np.asarray(contrast, np.float32)  # per channel, about 0.5
         self.lift = np.asarray(style.grade_lift, np.float32)
         self.gamma = style.grade_gamma
         self.sat = style.grade_saturation
@@ -177,7 +179,10 @@ class Grader:
         x = np.asarray(rgb, np.float32)
         luma = x @ np.asarray([0.299, 0.587, 0.114], np.float32)
         x = luma[..., None] + self.sat * (x - luma[..., None])
-        return (np.clip(x * self.gain + self.lift, 0, 1) ** self.gamma).astype(np.float32)
+        x = np.clip(x * self.gain + self.lift, 0, 1) ** self.gamma
+        if self.contrast is not None:
+            x = np.clip(0.5 + self.contrast * (x - 0.5), 0, 1)
+        return x.astype(np.float32)
 
     def image(self, img: np.ndarray) -> np.ndarray:
         """Grade a (H, W, 3) image, with the vignette."""
