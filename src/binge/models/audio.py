@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .base import Encoder, InputSpec, init_weights
+from .base import Encoder, InputSpec, add_residual_stages, init_weights
 from .registry import register_model
 
 __all__ = ["BasicBlock2d", "AudioResNet", "resnet18_audio", "resnet18_audio_tiny"]
@@ -61,13 +61,7 @@ class AudioResNet(Encoder):
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        in_planes = widths[0]
-        for i, (depth, planes) in enumerate(zip(layers, widths)):
-            stride = 1 if i == 0 else 2
-            blocks = [BasicBlock2d(in_planes, planes, stride)]
-            blocks += [BasicBlock2d(planes, planes) for _ in range(depth - 1)]
-            self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
-            in_planes = planes
+        add_residual_stages(self, BasicBlock2d, layers, widths)
         self.num_features = widths[-1]
         self.input_spec = input_spec
         init_weights(self)

@@ -13,7 +13,7 @@ R^{d_f}, g maps log-mel audio to R^{d_g}):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Callable, Literal, Optional, Sequence
 
 import torch
 from torch import nn
@@ -102,3 +102,16 @@ def init_weights(module: nn.Module) -> None:
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+
+
+def add_residual_stages(module: nn.Module, block: Callable[[int, int, int], nn.Module],
+                        layers: Sequence[int], widths: Sequence[int]) -> None:
+    """Add ``layer1..layer4`` to ``module``: stage i holds ``layers[i]`` blocks of width
+    ``widths[i]``; the first block of every stage but the first downsamples (stride 2), as in
+    ResNet (He et al. 2016) and R(2+1)D (Tran et al. 2018). ``block(in, out, stride)``."""
+    in_planes = widths[0]
+    for i, (depth, planes) in enumerate(zip(layers, widths)):
+        stride = 1 if i == 0 else 2
+        blocks = [block(in_planes, planes, stride)] + [block(planes, planes, 1) for _ in range(depth - 1)]
+        module.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
+        in_planes = planes

@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .base import KINETICS_MEAN, KINETICS_STD, Encoder, InputSpec, init_weights
+from .base import KINETICS_MEAN, KINETICS_STD, Encoder, InputSpec, add_residual_stages, init_weights
 from .registry import register_model
 
 __all__ = [
@@ -160,12 +160,7 @@ class VideoResNet(Encoder):
         if len(layers) != 4 or len(widths) != 4:
             raise ValueError(f"expected 4 stages, got layers={list(layers)} widths={list(widths)}")
         self.stem = stem
-        in_planes = widths[0]
-        for i, (depth, planes) in enumerate(zip(layers, widths)):
-            stride = 1 if i == 0 else 2
-            blocks = [block(in_planes, planes, stride)] + [block(planes, planes, 1) for _ in range(depth - 1)]
-            self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
-            in_planes = planes
+        add_residual_stages(self, block, layers, widths)
         self.num_features = widths[-1]
         self.input_spec = input_spec
         init_weights(self)
