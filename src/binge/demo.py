@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from binge.data.corpus import atomic_write_text
+
 HELP = "run the whole pipeline on the embedded TV world (world → prepare → pretrain → discrepancy → evaluate)"
 DESCRIPTION = (
     __doc__.split("Stages", 1)[0].strip()
@@ -93,9 +95,7 @@ class _State:
 
     def mark(self, key: str, value: Any = True) -> None:
         self.done[key] = value
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.done, indent=1))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps(self.done, indent=1))
 
 
 def _run_stage(state: _State, key: str, argv: list[str], ok_codes: Sequence[int] = (0,)) -> None:

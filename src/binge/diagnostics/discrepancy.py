@@ -9,7 +9,6 @@ select snippets, embed once (cached), form S+/S−/S≠, estimate the KLs, write
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 from torch import nn
 
 from binge.config import Config, DiscrepancyConfig, from_dict, to_dict
+from binge.data.corpus import atomic_write_text
 from binge.diagnostics.embed import (
     cache_key,
     cached_embeddings,
@@ -202,16 +202,9 @@ def measure(model: nn.Module, dataset: Any, cfg: Config, progress: bool = False)
 
 
 def write_json(obj: Any, path: str | Path) -> Path:
-    """Write JSON atomically (temporary file in the same folder, then ``os.replace``)."""
+    """Write JSON atomically (:func:`binge.data.corpus.atomic_write_text`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(obj, indent=2, default=str))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write_text(path, json.dumps(obj, indent=2, default=str))
     return path
 
 

@@ -12,6 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from binge.data.corpus import atomic_write_text
+
 __all__ = [
     "top1",
     "confusion_matrix",
@@ -58,12 +60,9 @@ def format_table(
 
 
 def write_json(obj: Any, path: str | Path) -> Path:
-    """Write JSON atomically (temporary file in the same folder, then ``os.replace``)."""
+    """Write JSON atomically (:func:`binge.data.corpus.atomic_write_text`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(obj, indent=2, default=str))
     return path
 
 
