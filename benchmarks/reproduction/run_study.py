@@ -1,22 +1,28 @@
-"""The reproduction study at CPU scale: the direction of the paper's Table 1/2 and Figure 1.
+"""The reproduction study at CPU scale: the direction of the paper's Table 1/2 and Figure 1,
+and the objective comparison of the seed papers' methods on the same data and budget.
 
-Every setting is pretrained with the same budget (configs/demo.yaml: steps, batch) on the
-same prepared TV world, for several seeds, then measured by ``binge discrepancy`` on the
-held-out shows and by linear probes on world-action and world-sound. Settings
-(tv_paper.md §4.2):
+Every setting is pretrained with the same budget (``configs/study/pretrain.yaml``: 100 steps
+of B = 32) on the same prepared TV world (``demo`` preset, seed 0), for several seeds, then
+measured by ``binge discrepancy`` on the held-out shows and by linear probes on world-action
+and world-sound (``configs/study/world_*_linear.yaml``). Groups (tv_paper.md §4.2):
 
-- ``k``       k ∈ {1, 4, 8, 16}, w = M_n                      (Table 1, Fig. 1a)
-- ``window``  k = 16, w ∈ {16 (= k, adjacent), 24, M_n}      (Table 1, Fig. 1b–c)
-- ``jitter``  σ ∈ {0, 0.5, 1} with k = 1 and k = 16          (Table 2, Fig. 2)
-- ``l2``      ℓ2-normalised, τ ∈ {0.07, 0.3}, k = 16, against unnormalised (Table 2)
+- ``k``          k ∈ {1, 4, 8, 16}, w = M_n                    (Table 1, Fig. 1a)
+- ``objectives`` Self/Cross/Joint-AVID, AVID+CMA, CrissCross, k = 1 (avid_cma.md, crisscross)
+- ``window``     k = 16, w ∈ {16 (= k, adjacent), 24}; w = M_n is ``k16_wM`` (Table 1, Fig. 1b–c)
+- ``l2``         ℓ2-normalised, τ ∈ {0.07, 0.3}, k = 16, against unnormalised ``k16_wM`` (Table 2)
+- ``jitter``     σ ∈ {0.5, 1} with k = 1 and k = 16; σ = 0 is ``k1_wM``/``k16_wM`` (Table 2, Fig. 2)
+
+AVID+CMA starts from the same seed's Cross-AVID run at step 50 and trains 50 steps, so its
+budget is the same 100 steps (avid_cma.md §4.1 initialises CMA from Cross-AVID).
 
 Usage (the one command that reruns the whole table; resumable, every stage is skipped when
-its output exists)::
+its output exists, and ``OUT/study.json`` is rewritten after every run)::
 
     python benchmarks/reproduction/run_study.py --out runs/study --seeds 0 1 2
     python benchmarks/reproduction/run_study.py --out runs/study --groups k --seeds 0
 
-Writes ``OUT/study.json`` (every number per seed) and ``OUT/study.md`` (mean ± std).
+Writes ``OUT/study.json`` (every number per seed) and ``OUT/study.md`` (mean ± std);
+``plot_study.py`` draws the figures.
 """
 
 from __future__ import annotations
@@ -25,56 +31,92 @@ import argparse
 import json
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from binge.cli import main as binge
+from binge.data.corpus import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / "configs" / "demo.yaml"
+CONFIGS = REPO / "configs" / "study"
+
+AVID_LR = "optim.lr=5e-4"  # the shipped configs/objectives/*_tiny.yaml choices
+CRISSCROSS = ["objective.name=crisscross", "augment.pipeline=crisscross", "optim.lr=2e-4",
+              "optim.warmup_start_lr=2e-5", "optim.weight_decay=1e-4"]
 
 #: group → [(setting name, overrides)]
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
     "k": [(f"k{k}_wM", [f"sampling.k={k}"]) for k in (1, 4, 8, 16)],
+    "objectives": [
+        *[(f"avid_{v}", ["objective.name=avid", f"objective.avid.variant={v}", AVID_LR])
+          for v in ("self", "cross", "joint")],
+        ("avid_cma", ["objective.name=cma", AVID_LR, "optim.epochs=2"]),  # + init, see below
+        ("crisscross", CRISSCROSS),
+    ],
     "window": [(f"k16_w{w}", ["sampling.k=16", f"sampling.window={w}",
                               "sampling.short_titles=shrink_window"]) for w in (16, 24)],
-    "jitter": [(f"k{k}_jitter{s}", [f"sampling.k={k}", f"augment.color_jitter={s}"])
-               for k in (1, 16) for s in (0.5, 1.0)],
     "l2": [(f"k16_l2_tau{t}", ["sampling.k=16", "objective.normalize=true",
                                f"objective.temperature={t}"]) for t in (0.07, 0.3)],
+    "jitter": [(f"k{k}_jitter{s}", [f"sampling.k={k}", f"augment.color_jitter={s}"])
+               for k in (1, 16) for s in (0.5, 1.0)],
 }
-EVALS = [("world-action", "world_action_linear_tiny.yaml", "video"),
-         ("world-sound", "world_sound_linear_tiny.yaml", "audio")]
+#: a setting that starts from another setting's checkpoint of the same seed, at the step
+#: given by ``--init-step`` (default 50 of 100: the pair keeps the budget of one run)
+INIT_FROM = {"avid_cma": "avid_cross"}
+EVALS = [("world-action", "world_action_linear.yaml"), ("world-sound", "world_sound_linear.yaml")]
+METRICS = ["world-action", "world-sound", "kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap"]
 
 
-def _once(marker: Path, argv: list[str], ok: tuple[int, ...] = (0,)) -> None:
-    if marker.exists():
+def _once(folder: Path, marker: str, argv: list[str]) -> None:
+    """Run ``binge argv`` unless a file named ``marker`` exists under ``folder`` (what makes
+    the study resumable; each stage writes its marker last, atomically)."""
+    if folder.is_dir() and any(folder.rglob(marker)):
         return
+    _run(argv)
+
+
+def _run(argv: list[str]) -> None:
     print("$ binge " + " ".join(argv), flush=True)
     code = binge(argv)
-    if code not in ok:
+    if code != 0:
         raise SystemExit(f"failed ({code}): binge {' '.join(argv)}")
 
 
+def _init_overrides(out: Path, name: str, seed: int, step: int) -> list[str]:
+    if name not in INIT_FROM:
+        return []
+    source = INIT_FROM[name]
+    ckpt = out / "runs" / f"{source}_s{seed}" / "checkpoints" / f"step_{step:07d}.pt"
+    if not ckpt.is_file():
+        raise SystemExit(f"{name} starts from {ckpt}, which is absent: run {source} first "
+                         f"(the objectives group runs it before {name})")
+    return [f"objective.cma.init_checkpoint={ckpt}"]
+
+
 def run_setting(out: Path, corpus: Path, world: Path, name: str, overrides: list[str],
-                seed: int) -> dict[str, Any]:
+                seed: int, extra: list[str], eval_extra: list[str],
+                init_step: int = 50) -> dict[str, Any]:
+    """Pretrain one (setting, seed), measure its discrepancy and probe it; returns its row."""
     run = out / "runs" / f"{name}_s{seed}"
-    _once(run / "export" / "config.json", [
-        "pretrain", "--config", str(CONFIG), f"data.corpus={corpus}", f"train.out_dir={run}",
-        f"train.seed={seed}", *overrides])
+    _once(run / "export", "config.json", [
+        "pretrain", "--config", str(CONFIGS / "pretrain.yaml"), f"data.corpus={corpus}",
+        f"train.out_dir={run}", f"train.seed={seed}", *overrides,
+        *_init_overrides(out, name, seed, init_step), *extra])
     disc = run / "discrepancy"
-    _once(disc / "discrepancy.json", [
+    _once(disc, "discrepancy.json", [
         "discrepancy", "--checkpoint", str(run / "checkpoints" / "last.pt"), "--corpus",
         str(corpus), "--out", str(disc)])
     result: dict[str, Any] = {"setting": name, "seed": seed}
-    result.update({k: _find_json(disc, "discrepancy.json")[k]
-                   for k in ("kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap")})
-    for dataset, cfg, _ in EVALS:
+    found = _find_json(disc, "discrepancy.json")
+    result.update({k: found[k] for k in ("kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap")})
+    for dataset, cfg in EVALS:
         ev = run / "eval" / dataset
-        _once(ev / "results.json", [
-            "evaluate", "--config", str(REPO / "configs" / "eval" / cfg), "--root",
+        _once(ev, "results.json", [
+            "evaluate", "--config", str(CONFIGS / cfg), "--root",
             str(world / "downstream" / dataset), "--checkpoint", str(run / "export"),
-            "--out", str(ev), "evaluate.splits=[]", f"evaluate.seed={seed}"])
-        result[dataset] = json.loads((ev / "results.json").read_text())["summary"]["top1"]["mean"]
+            "--out", str(ev), f"evaluate.seed={seed}",
+            f"evaluate.cache_dir={out / 'eval_cache'}", *eval_extra])
+        summary = json.loads((ev / "results.json").read_text())["summary"]
+        result[dataset] = 100.0 * summary["top1"]["mean"]
     return result
 
 
@@ -85,42 +127,81 @@ def _find_json(folder: Path, name: str) -> dict[str, Any]:
     return json.loads(hits[-1].read_text())
 
 
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value)."""
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
 def summarise(rows: list[dict[str, Any]]) -> str:
-    keys = ["world-action", "world-sound", "kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap"]
-    lines = ["| setting | seeds | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
+    """A Markdown table: one line per setting, mean ± std over its seeds."""
+    head = ["setting", "seeds", "world-action top-1 %", "world-sound top-1 %",
+            "KL(S−‖S+)", "KL(S≠‖S+)", "KL(S−‖S≠)", "gap"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for name in dict.fromkeys(r["setting"] for r in rows):
         group = [r for r in rows if r["setting"] == name]
         cells = []
-        for key in keys:
-            values = [float(r[key]) for r in group]
-            sd = statistics.stdev(values) if len(values) > 1 else 0.0
-            cells.append(f"{statistics.mean(values):.3f} ± {sd:.3f}")
+        for key in METRICS:
+            mean, sd = mean_std([float(r[key]) for r in group])
+            cells.append(f"{mean:.1f} ± {sd:.1f}" if key.startswith("world") else
+                         f"{mean:.3f} ± {sd:.3f}")
         lines.append(f"| {name} | {len(group)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def main() -> None:
+def prepare_world(out: Path, preset: str, workers: int) -> tuple[Path, Path]:
+    """The study's TV world and its prepared corpus. Both commands are resumable and return
+    at once when their output is complete, so they always run."""
+    world, corpus = out / "world", out / "corpus"
+    for argv in (["world", "--out", str(world), "--preset", preset, "--seed", "0",
+                  "--workers", str(workers)],
+                 ["prepare", "--metadata", str(world / "metadata.csv"), "--config",
+                  str(CONFIGS / "pretrain.yaml"), "--out", str(corpus), "--workers", str(workers)]):
+        _run(argv)
+    return world, corpus
+
+
+def run_study(out: Path, groups: list[str], seeds: list[int], preset: str = "demo",
+              workers: int = 2, extra: Optional[list[str]] = None,
+              eval_extra: Optional[list[str]] = None, init_step: int = 50
+              ) -> list[dict[str, Any]]:
+    """Every (group, setting, seed), in that order; writes study.json/md after each run."""
+    out = out.resolve()
+    world, corpus = prepare_world(out, preset, workers)
+    rows: list[dict[str, Any]] = []
+    for group in groups:
+        for seed in seeds:
+            for name, overrides in SETTINGS[group]:
+                rows.append(run_setting(out, corpus, world, name, overrides, seed,
+                                        extra or [], eval_extra or [], init_step))
+                rows.sort(key=lambda r: (r["setting"], r["seed"]))
+                atomic_write_text(out / "study.json", json.dumps(rows, indent=1))
+                atomic_write_text(out / "study.md", summarise(_ordered(rows, groups)) + "\n")
+    return _ordered(rows, groups)
+
+
+def _ordered(rows: list[dict[str, Any]], groups: list[str]) -> list[dict[str, Any]]:
+    order = {name: i for i, (name, _) in enumerate(
+        s for g in groups for s in SETTINGS[g])}
+    return sorted(rows, key=lambda r: (order[r["setting"]], r["seed"]))
+
+
+def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/study"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--groups", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
-    parser.add_argument("--preset", default="demo")
+    parser.add_argument("--preset", default="demo", help="TV world preset (demo | tiny)")
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    out = args.out.resolve()
-    world, corpus = out / "world", out / "corpus"
-    _once(world / "metadata.csv", ["world", "--out", str(world), "--preset", args.preset,
-                                   "--seed", "0", "--workers", str(args.workers)])
-    _once(corpus / "manifest.csv", ["prepare", "--metadata", str(world / "metadata.csv"),
-                                    "--config", str(CONFIG), "--out", str(corpus),
-                                    "--workers", str(args.workers)])
-    rows = [run_setting(out, corpus, world, name, overrides, seed)
-            for group in args.groups for name, overrides in SETTINGS[group]
-            for seed in args.seeds]
-    (out / "study.json").write_text(json.dumps(rows, indent=1))
-    table = summarise(rows)
-    (out / "study.md").write_text(table + "\n")
-    print(table)
+    parser.add_argument("--set", action="append", default=[], metavar="section.key=value",
+                        help="extra pretraining override for every setting (e.g. for a smoke run)")
+    parser.add_argument("--eval-set", action="append", default=[], metavar="section.key=value",
+                        help="extra evaluation override for every probe")
+    parser.add_argument("--init-step", type=int, default=50,
+                        help="the Cross-AVID step AVID+CMA starts from (default 50)")
+    args = parser.parse_args(argv)
+    rows = run_study(args.out, args.groups, args.seeds, args.preset, args.workers,
+                     args.set, args.eval_set, args.init_step)
+    print(summarise(rows))
 
 
 if __name__ == "__main__":
