@@ -17,7 +17,9 @@ Speeds are snippets per CPU second (per core; robust on a shared machine); wall-
 speeds are printed beside them. The methods run interleaved in rounds, so that changes in
 the load of a shared machine hit them alike. Usage:
 ``python benchmarks/loader_speed.py [--minutes 2] [--snippets 200] [--source-preset P]
-[--work DIR]``.
+[--grain SIGMA] [--work DIR]``; ``--grain 4`` makes the source a live-action proxy (film
+grain of σ = 4 luma code values on every frame, see ``prepare_common.long_title``), and
+the prepared copy is made from that grainy source too.
 """
 
 from __future__ import annotations
@@ -124,10 +126,12 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("bench_work"))
     ap.add_argument("--source-preset", default="medium",
                     help="x264 preset of the generated source title (medium: x264's default)")
+    ap.add_argument("--grain", type=float, default=0.0,
+                    help="film grain of the source: luma noise σ in 8-bit code values (0: none)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = DataConfig()
-    src = long_title(args.work, args.minutes, args.source_preset)
+    src = long_title(args.work, args.minutes, args.source_preset, grain=args.grain)
     corpus = args.work / f"corpus_{src.stem}"
     prepare_corpus([src], corpus, data=data, progress=False)
     ds = SnippetDataset(corpus, augment=True, crop_size=158, data=data)
@@ -135,7 +139,12 @@ def main() -> None:
     rng = np.random.default_rng(0)
     ms = rng.integers(0, num, size=args.snippets).tolist()
     ms_src = ms[: args.source_snippets]
-    print(f"title {src.name}: {num} snippets; random snippets, one process, one thread")
+    with av.open(str(src)) as c:
+        seconds = c.duration / av.time_base
+        v_bytes = sum(p.size for p in c.demux(c.streams.video[0]))
+    print(f"title {src.name}: {num} snippets; source video {v_bytes * 8e-6 / seconds:.2f} "
+          f"Mbit/s (file {src.stat().st_size * 8e-6 / seconds:.2f}); random snippets, one "
+          "process, one thread")
     ds.read_video(0, 0), ds.read_audio(0, 0)  # open the files once (lazy per process)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         jpeg_bytes = 0

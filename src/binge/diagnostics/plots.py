@@ -118,7 +118,7 @@ def plot_curves(runs: Sequence[tuple[str, list[dict[str, Any]]]], path: str | Pa
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)
     for ax in axes:
-        ax.legend(fontsize=7, frameon=False)
+        ax.legend(fontsize=7, frameon=False, handlelength=4)  # long enough to show the dashes
     fig.suptitle(title or "discrepancy measures on the held-out split (bands: bootstrap CI)",
                  fontsize=10)
     fig.tight_layout()
