@@ -6,6 +6,7 @@ of B = 32) on the same prepared TV world (``demo`` preset, seed 0), for several 
 measured by ``binge discrepancy`` on the held-out shows and by linear probes on world-action
 and world-sound (``configs/study/world_*_linear.yaml``). Groups (tv_paper.md §4.2):
 
+- ``floor``      randomly initialised encoders, probed only (what pretraining must beat)
 - ``k``          k ∈ {1, 4, 8, 16}, w = M_n                    (Table 1, Fig. 1a)
 - ``objectives`` Self/Cross/Joint-AVID, AVID+CMA, CrissCross, k = 1 (avid_cma.md, crisscross)
 - ``window``     k = 16, w ∈ {16 (= k, adjacent), 24}; w = M_n is ``k16_wM`` (Table 1, Fig. 1b–c)
@@ -33,6 +34,8 @@ import statistics
 from pathlib import Path
 from typing import Any, Optional
 
+import yaml
+
 from binge.cli import main as binge
 from binge.data.corpus import atomic_write_text
 
@@ -44,7 +47,9 @@ CRISSCROSS = ["objective.name=crisscross", "augment.pipeline=crisscross", "optim
               "optim.warmup_start_lr=2e-5", "optim.weight_decay=1e-4"]
 
 #: group → [(setting name, overrides)]
+FLOOR = "random_init"  # no pretraining: the linear probes' floor, one random init per seed
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
+    "floor": [(FLOOR, [])],
     "k": [(f"k{k}_wM", [f"sampling.k={k}"]) for k in (1, 4, 8, 16)],
     "objectives": [
         *[(f"avid_{v}", ["objective.name=avid", f"objective.avid.variant={v}", AVID_LR])
@@ -62,8 +67,10 @@ SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
 #: a setting that starts from another setting's checkpoint of the same seed, at the step
 #: given by ``--init-step`` (default 50 of 100: the pair keeps the budget of one run)
 INIT_FROM = {"avid_cma": "avid_cross"}
-EVALS = [("world-action", "world_action_linear.yaml"), ("world-sound", "world_sound_linear.yaml")]
-METRICS = ["world-action", "world-sound", "kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap"]
+EVALS = [("world-action", "world_action_linear.yaml", "video"),
+         ("world-sound", "world_sound_linear.yaml", "audio")]
+KL_KEYS = ["kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap"]
+METRICS = ["world-action", "world-sound", *KL_KEYS]
 
 
 def _once(folder: Path, marker: str, argv: list[str]) -> None:
@@ -95,24 +102,32 @@ def _init_overrides(out: Path, name: str, seed: int, step: int) -> list[str]:
 def run_setting(out: Path, corpus: Path, world: Path, name: str, overrides: list[str],
                 seed: int, extra: list[str], eval_extra: list[str],
                 init_step: int = 50) -> dict[str, Any]:
-    """Pretrain one (setting, seed), measure its discrepancy and probe it; returns its row."""
+    """Pretrain one (setting, seed), measure its discrepancy and probe it; returns its row.
+    The ``floor`` setting (FLOOR) only probes randomly initialised encoders of that seed."""
     run = out / "runs" / f"{name}_s{seed}"
-    _once(run / "export", "config.json", [
-        "pretrain", "--config", str(CONFIGS / "pretrain.yaml"), f"data.corpus={corpus}",
-        f"train.out_dir={run}", f"train.seed={seed}", *overrides,
-        *_init_overrides(out, name, seed, init_step), *extra])
-    disc = run / "discrepancy"
-    _once(disc, "discrepancy.json", [
-        "discrepancy", "--checkpoint", str(run / "checkpoints" / "last.pt"), "--corpus",
-        str(corpus), "--out", str(disc)])
     result: dict[str, Any] = {"setting": name, "seed": seed}
-    found = _find_json(disc, "discrepancy.json")
-    result.update({k: found[k] for k in ("kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap")})
-    for dataset, cfg in EVALS:
+    if name == FLOOR:
+        models = yaml.safe_load((CONFIGS / "pretrain.yaml").read_text())["model"]
+        sources = {"video": ["--random-init", models["video"]],
+                   "audio": ["--random-init", models["audio"]]}
+        result.update(dict.fromkeys(KL_KEYS, None))
+    else:
+        _once(run / "export", "config.json", [
+            "pretrain", "--config", str(CONFIGS / "pretrain.yaml"), f"data.corpus={corpus}",
+            f"train.out_dir={run}", f"train.seed={seed}", *overrides,
+            *_init_overrides(out, name, seed, init_step), *extra])
+        disc = run / "discrepancy"
+        _once(disc, "discrepancy.json", [
+            "discrepancy", "--checkpoint", str(run / "checkpoints" / "last.pt"), "--corpus",
+            str(corpus), "--out", str(disc)])
+        found = _find_json(disc, "discrepancy.json")
+        result.update({k: found[k] for k in KL_KEYS})
+        sources = dict.fromkeys(("video", "audio"), ["--checkpoint", str(run / "export")])
+    for dataset, cfg, modality in EVALS:
         ev = run / "eval" / dataset
         _once(ev, "results.json", [
             "evaluate", "--config", str(CONFIGS / cfg), "--root",
-            str(world / "downstream" / dataset), "--checkpoint", str(run / "export"),
+            str(world / "downstream" / dataset), *sources[modality],
             "--out", str(ev), f"evaluate.seed={seed}",
             f"evaluate.cache_dir={out / 'eval_cache'}", *eval_extra])
         summary = json.loads((ev / "results.json").read_text())["summary"]
@@ -141,6 +156,9 @@ def summarise(rows: list[dict[str, Any]]) -> str:
         group = [r for r in rows if r["setting"] == name]
         cells = []
         for key in METRICS:
+            if any(r[key] is None for r in group):
+                cells.append("—")
+                continue
             mean, sd = mean_std([float(r[key]) for r in group])
             cells.append(f"{mean:.1f} ± {sd:.1f}" if key.startswith("world") else
                          f"{mean:.3f} ± {sd:.3f}")

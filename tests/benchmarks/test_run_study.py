@@ -45,7 +45,7 @@ def test_every_setting_name_is_unique_and_cma_starts_from_a_setting_of_its_group
 @pytest.mark.slow
 def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path, capsys):
     study = load_study()
-    argv = ["--out", str(tmp_path), "--preset", "tiny", "--groups", "objectives", "--seeds", "0",
+    argv = ["--out", str(tmp_path), "--preset", "tiny", "--groups", "floor", "objectives", "--seeds", "0",
             "--workers", "1", "--init-step", "1", "--set", "train.max_steps=2",
             "--set", "sampling.batch_size=8", "--set", "train.checkpoint_every_steps=1",
             "--set", "objective.cma.num_positives=4", "--set", "objective.avid.num_negatives=16",
@@ -54,6 +54,9 @@ def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path
     first = capsys.readouterr().out
     rows = json.loads((tmp_path / "study.json").read_text())
     names = [name for name, _ in study.SETTINGS["objectives"]]
+    floor = next(r for r in rows if r["setting"] == study.FLOOR)
+    assert floor["kl_neg_pos"] is None and 0.0 <= floor["world-sound"] <= 100.0
+    rows = [r for r in rows if r is not floor]
     assert sorted(r["setting"] for r in rows) == sorted(names)
     for row in rows:
         assert 0.0 <= row["world-action"] <= 100.0 and 0.0 <= row["world-sound"] <= 100.0
@@ -61,10 +64,13 @@ def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path
     cma_cmd = next(line for line in first.splitlines()
                    if line.startswith("$ binge pretrain") and "avid_cma_s0" in line)
     assert "avid_cross_s0/checkpoints/step_0000001.pt" in cma_cmd
-    assert (tmp_path / "study.md").read_text().count("\n") == len(names) + 2
+    table = (tmp_path / "study.md").read_text().splitlines()
+    assert len(table) == len(names) + 3 and table[2].startswith(f"| {study.FLOOR} | 1 | ")
+    assert "—" in table[2]  # no discrepancy without a pretrained checkpoint
 
     study.main(argv)
     again = capsys.readouterr().out
     for stage in ("pretrain", "discrepancy", "evaluate"):  # their outputs exist: none reruns
         assert f"$ binge {stage}" not in again
-    assert json.loads((tmp_path / "study.json").read_text()) == rows
+    assert [r for r in json.loads((tmp_path / "study.json").read_text())
+            if r["setting"] != study.FLOOR] == rows
