@@ -70,7 +70,7 @@ INIT_FROM = {"avid_cma": "avid_cross"}
 EVALS = [("world-action", "world_action_linear.yaml", "video"),
          ("world-sound", "world_sound_linear.yaml", "audio")]
 KL_KEYS = ["kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap"]
-METRICS = ["world-action", "world-sound", *KL_KEYS]
+METRICS = ["world-action", "world-sound", *KL_KEYS, "loss_first", "loss_last"]
 
 
 def _once(folder: Path, marker: str, argv: list[str]) -> None:
@@ -110,7 +110,7 @@ def run_setting(out: Path, corpus: Path, world: Path, name: str, overrides: list
         models = yaml.safe_load((CONFIGS / "pretrain.yaml").read_text())["model"]
         sources = {"video": ["--random-init", models["video"]],
                    "audio": ["--random-init", models["audio"]]}
-        result.update(dict.fromkeys(KL_KEYS, None))
+        result.update(dict.fromkeys([*KL_KEYS, "loss_first", "loss_last"], None))
     else:
         _once(run / "export", "config.json", [
             "pretrain", "--config", str(CONFIGS / "pretrain.yaml"), f"data.corpus={corpus}",
@@ -122,6 +122,7 @@ def run_setting(out: Path, corpus: Path, world: Path, name: str, overrides: list
             str(corpus), "--out", str(disc)])
         found = _find_json(disc, "discrepancy.json")
         result.update({k: found[k] for k in KL_KEYS})
+        result.update(loss_first_last(run / "metrics.jsonl"))
         sources = dict.fromkeys(("video", "audio"), ["--checkpoint", str(run / "export")])
     for dataset, cfg, modality in EVALS:
         ev = run / "eval" / dataset
@@ -133,6 +134,15 @@ def run_setting(out: Path, corpus: Path, world: Path, name: str, overrides: list
         summary = json.loads((ev / "results.json").read_text())["summary"]
         result[dataset] = 100.0 * summary["top1"]["mean"]
     return result
+
+
+def loss_first_last(metrics: Path) -> dict[str, float]:
+    """The training loss at the first and the last logged step of a run (metrics.jsonl)."""
+    losses = [json.loads(line)["loss"] for line in metrics.read_text().splitlines()
+              if line.strip() and "loss" in json.loads(line)]
+    if not losses:
+        raise SystemExit(f"{metrics}: no logged loss")
+    return {"loss_first": losses[0], "loss_last": losses[-1]}
 
 
 def _find_json(folder: Path, name: str) -> dict[str, Any]:
@@ -150,7 +160,8 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 def summarise(rows: list[dict[str, Any]]) -> str:
     """A Markdown table: one line per setting, mean ± std over its seeds."""
     head = ["setting", "seeds", "world-action top-1 %", "world-sound top-1 %",
-            "KL(S−‖S+)", "KL(S≠‖S+)", "KL(S−‖S≠)", "gap"]
+            "KL(S−‖S+)", "KL(S≠‖S+)", "KL(S−‖S≠)", "gap", "loss, first step",
+            "loss, last step"]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for name in dict.fromkeys(r["setting"] for r in rows):
         group = [r for r in rows if r["setting"] == name]
@@ -161,6 +172,7 @@ def summarise(rows: list[dict[str, Any]]) -> str:
                 continue
             mean, sd = mean_std([float(r[key]) for r in group])
             cells.append(f"{mean:.1f} ± {sd:.1f}" if key.startswith("world") else
+                         f"{mean:.2f} ± {sd:.2f}" if key.startswith("loss") else
                          f"{mean:.3f} ± {sd:.3f}")
         lines.append(f"| {name} | {len(group)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -23,7 +23,8 @@ def load_study():
 def test_summary_is_mean_and_sample_std_over_seeds_in_group_order():
     study = load_study()
     rows = [{"setting": "k1_wM", "seed": s, "world-action": a, "world-sound": 50.0,
-             "kl_neg_pos": kl, "kl_diff_pos": 0.2, "kl_neg_diff": 0.3, "gap": 0.1}
+             "kl_neg_pos": kl, "kl_diff_pos": 0.2, "kl_neg_diff": 0.3, "gap": 0.1,
+             "loss_first": 4.0, "loss_last": 3.0}
             for s, a, kl in [(0, 10.0, 0.1), (1, 20.0, 0.2), (2, 30.0, 0.6)]]
     table = study.summarise(rows).splitlines()
     assert len(table) == 3
@@ -49,7 +50,7 @@ def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path
             "--workers", "1", "--init-step", "1", "--set", "train.max_steps=2",
             "--set", "sampling.batch_size=8", "--set", "train.checkpoint_every_steps=1",
             "--set", "objective.cma.num_positives=4", "--set", "objective.avid.num_negatives=16",
-            "--set", "data.num_workers=0"]
+            "--set", "data.num_workers=0", "--set", "train.log_every_steps=1"]
     study.main(argv)
     first = capsys.readouterr().out
     rows = json.loads((tmp_path / "study.json").read_text())
@@ -61,6 +62,9 @@ def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path
     for row in rows:
         assert 0.0 <= row["world-action"] <= 100.0 and 0.0 <= row["world-sound"] <= 100.0
         assert row["kl_neg_pos"] >= 0.0
+        logged = [json.loads(line)["loss"] for line in
+                  (tmp_path / "runs" / f"{row['setting']}_s0" / "metrics.jsonl").read_text().splitlines()]
+        assert (row["loss_first"], row["loss_last"]) == (logged[0], logged[-1])
     cma_cmd = next(line for line in first.splitlines()
                    if line.startswith("$ binge pretrain") and "avid_cma_s0" in line)
     assert "avid_cross_s0/checkpoints/step_0000001.pt" in cma_cmd

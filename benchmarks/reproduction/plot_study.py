@@ -1,0 +1,112 @@
+"""Figures of the reproduction study from ``OUT/study.json`` (written by ``run_study.py``).
+
+- ``k.png``          the paper's Fig. 1a at CPU scale: the discrepancy measures and the
+                     linear-probe accuracies against k (w = M_n), mean ± std over seeds, with
+                     the random-init floor as a band;
+- ``settings.png``   every setting's probe accuracies side by side (mean ± std over seeds).
+
+Only the settings present in study.json are drawn, so the figures can be made while the
+study is still running. Usage::
+
+    python benchmarks/reproduction/plot_study.py --study runs/study/study.json --out docs/study
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+from pathlib import Path
+from typing import Any, Optional
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+KL = {"kl_neg_pos": "KL(S−‖S+)", "kl_diff_pos": "KL(S≠‖S+)", "kl_neg_diff": "KL(S−‖S≠)"}
+PROBES = {"world-action": "world-action (video)", "world-sound": "world-sound (audio)"}
+FLOOR = "random_init"
+
+
+def by_setting(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows grouped by setting, in their order in study.json."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["setting"], []).append(row)
+    return groups
+
+
+def mean_std(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
+    values = [float(r[key]) for r in rows if r.get(key) is not None]
+    if not values:
+        return float("nan"), float("nan")
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def plot_k(groups: dict[str, list[dict[str, Any]]], path: Path) -> Optional[Path]:
+    """Discrepancy and probe accuracy against k for the ``k{k}_wM`` settings."""
+    ks = sorted(int(m.group(1)) for name in groups if (m := re.fullmatch(r"k(\d+)_wM", name)))
+    if not ks:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for key, label in KL.items():
+        stats = np.array([mean_std(groups[f"k{k}_wM"], key) for k in ks])
+        left.errorbar(ks, stats[:, 0], yerr=stats[:, 1], marker="o", capsize=3, label=label)
+    left.set(xlabel="k (snippets per title in a batch; w = M_n)", ylabel="nats",
+             title="discrepancy on the held-out shows")
+    for colour, (key, label) in zip(("C0", "C1"), PROBES.items()):
+        stats = np.array([mean_std(groups[f"k{k}_wM"], key) for k in ks])
+        right.errorbar(ks, stats[:, 0], yerr=stats[:, 1], marker="o", capsize=3,
+                       color=colour, label=label)
+        if FLOOR in groups:
+            mean, sd = mean_std(groups[FLOOR], key)
+            right.axhspan(mean - sd, mean + sd, color=colour, alpha=0.15, lw=0)
+            right.axhline(mean, color=colour, ls=":", lw=1, label=f"{label}: random init")
+    right.set(xlabel="k (snippets per title in a batch; w = M_n)", ylabel="linear probe top-1 %",
+              title="transfer (mean ± std over seeds)")
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_settings(groups: dict[str, list[dict[str, Any]]], path: Path) -> Path:
+    """Probe accuracy of every setting (bars: mean; whiskers: std over seeds)."""
+    names = list(groups)
+    fig, axes = plt.subplots(1, 2, figsize=(max(8, 0.7 * len(names) + 4), 4.5), sharex=True)
+    x = np.arange(len(names))
+    for ax, (key, label) in zip(axes, PROBES.items()):
+        stats = np.array([mean_std(groups[n], key) for n in names])
+        colours = ["0.6" if n == FLOOR else "C0" for n in names]
+        ax.bar(x, stats[:, 0], yerr=stats[:, 1], capsize=3, color=colours)
+        ax.set(ylabel="linear probe top-1 %", title=label)
+        ax.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--study", type=Path, default=Path("runs/study/study.json"))
+    parser.add_argument("--out", type=Path, default=Path("docs/study"))
+    args = parser.parse_args(argv)
+    groups = by_setting(json.loads(args.study.read_text()))
+    args.out.mkdir(parents=True, exist_ok=True)
+    for made in (plot_k(groups, args.out / "k.png"), plot_settings(groups, args.out / "settings.png")):
+        if made is not None:
+            print(f"wrote {made}")
+
+
+if __name__ == "__main__":
+    main()
