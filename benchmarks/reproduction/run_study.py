@@ -192,17 +192,25 @@ def prepare_world(out: Path, preset: str, workers: int) -> tuple[Path, Path]:
 
 def run_study(out: Path, groups: list[str], seeds: list[int], preset: str = "demo",
               workers: int = 2, extra: Optional[list[str]] = None,
-              eval_extra: Optional[list[str]] = None, init_step: int = 50
-              ) -> list[dict[str, Any]]:
-    """Every (group, setting, seed), in that order; writes study.json/md after each run."""
+              eval_extra: Optional[list[str]] = None, init_step: int = 50,
+              only: Optional[list[str]] = None) -> list[dict[str, Any]]:
+    """Every (group, seed, setting) in that order, or only the settings named in ``only``;
+    writes study.json/md after each run, keeping the rows of earlier invocations."""
+    known = {name for g in SETTINGS.values() for name, _ in g}
+    if only and set(only) - known:
+        raise SystemExit(f"unknown settings {sorted(set(only) - known)}; known: {sorted(known)}")
     out = out.resolve()
     world, corpus = prepare_world(out, preset, workers)
-    rows: list[dict[str, Any]] = []
+    done = json.loads((out / "study.json").read_text()) if (out / "study.json").is_file() else []
+    rows = [r for r in done if r["setting"] in known]
     for group in groups:
         for seed in seeds:
             for name, overrides in SETTINGS[group]:
-                rows.append(run_setting(out, corpus, world, name, overrides, seed,
-                                        extra or [], eval_extra or [], init_step))
+                if only and name not in only:
+                    continue
+                row = run_setting(out, corpus, world, name, overrides, seed,
+                                  extra or [], eval_extra or [], init_step)
+                rows = [r for r in rows if (r["setting"], r["seed"]) != (name, seed)] + [row]
                 rows.sort(key=lambda r: (r["setting"], r["seed"]))
                 atomic_write_text(out / "study.json", json.dumps(rows, indent=1))
                 atomic_write_text(out / "study.md", summarise(_ordered(rows, groups)) + "\n")
@@ -210,8 +218,8 @@ def run_study(out: Path, groups: list[str], seeds: list[int], preset: str = "dem
 
 
 def _ordered(rows: list[dict[str, Any]], groups: list[str]) -> list[dict[str, Any]]:
-    order = {name: i for i, (name, _) in enumerate(
-        s for g in groups for s in SETTINGS[g])}
+    names = dict.fromkeys(name for g in [*groups, *SETTINGS] for name, _ in SETTINGS[g])
+    order = {name: i for i, name in enumerate(names)}
     return sorted(rows, key=lambda r: (order[r["setting"]], r["seed"]))
 
 
@@ -228,9 +236,11 @@ def main(argv: Optional[list[str]] = None) -> None:
                         help="extra evaluation override for every probe")
     parser.add_argument("--init-step", type=int, default=50,
                         help="the Cross-AVID step AVID+CMA starts from (default 50)")
+    parser.add_argument("--only", nargs="+", metavar="SETTING",
+                        help="run only these settings of the chosen groups (e.g. k1_wM k8_wM)")
     args = parser.parse_args(argv)
     rows = run_study(args.out, args.groups, args.seeds, args.preset, args.workers,
-                     args.set, args.eval_set, args.init_step)
+                     args.set, args.eval_set, args.init_step, args.only)
     print(summarise(rows))
 
 

@@ -78,3 +78,10 @@ def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path
         assert f"$ binge {stage}" not in again
     assert [r for r in json.loads((tmp_path / "study.json").read_text())
             if r["setting"] != study.FLOOR] == rows
+
+
+def test_unknown_setting_is_refused_before_any_work(tmp_path):
+    study = load_study()
+    with pytest.raises(SystemExit, match="unknown settings \\['k3_wM'\\]"):
+        study.main(["--out", str(tmp_path), "--only", "k3_wM"])
+    assert not any(tmp_path.iterdir())
