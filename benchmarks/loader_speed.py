@@ -20,6 +20,13 @@ the load of a shared machine hit them alike. Usage:
 [--grain SIGMA] [--work DIR]``; ``--grain 4`` makes the source a live-action proxy (film
 grain of σ = 4 luma code values on every frame, see ``prepare_common.long_title``), and
 the prepared copy is made from that grainy source too.
+
+``--x264-settings`` runs another comparison instead: the source's frames at 5 fps, short
+side 190 (what ``binge prepare`` feeds the encoder) are encoded with a few x264 settings of
+the prepared copy (keyframe every 16 frames, no B-frames, one thread, as in
+``binge.data.media.transcode_video``); for each it prints kB per second of video, the luma
+PSNR against those un-encoded frames, and the decode-only speed (the steps of
+``SnippetDataset.read_video``: seek, decode 16 frames, RGB) over the same random snippets.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from prepare_common import long_title  # noqa: E402
 from binge.config import DataConfig  # noqa: E402
 from binge.data import SnippetDataset  # noqa: E402
 from binge.data.logmel import LogMelSettings, log_mel  # noqa: E402
-from binge.data.media import scaled_size  # noqa: E402
+from binge.data.media import iter_video_frames, scaled_size  # noqa: E402
 from binge.data.prepare import prepare_corpus  # noqa: E402
 
 
@@ -117,6 +124,96 @@ def _measure(methods: dict, rounds: int) -> dict[str, tuple[float, float]]:
     return results
 
 
+# x264 settings of the prepared copy compared by --x264-settings; binge's is the first
+X264_SETTINGS = {
+    "veryfast fastdecode crf23 (binge)": {"preset": "veryfast", "tune": "fastdecode", "crf": "23"},
+    "veryfast crf23 (CABAC, deblock)": {"preset": "veryfast", "crf": "23"},
+    "medium fastdecode crf23": {"preset": "medium", "tune": "fastdecode", "crf": "23"},
+    "ultrafast fastdecode crf23": {"preset": "ultrafast", "tune": "fastdecode", "crf": "23"},
+    "veryfast fastdecode baseline crf23": {"preset": "veryfast", "tune": "fastdecode",
+                                           "crf": "23", "profile": "baseline"},
+    "veryfast fastdecode crf26": {"preset": "veryfast", "tune": "fastdecode", "crf": "26"},
+    "veryfast fastdecode crf28": {"preset": "veryfast", "tune": "fastdecode", "crf": "28"},
+}
+
+
+class CopyReader:
+    """Decode-only read of a snippet from a prepared-style H.264 copy (the steps of
+    ``SnippetDataset.read_video``: seek to the snippet's keyframe, 16 frames to RGB)."""
+
+    def __init__(self, path: Path, data: DataConfig):
+        from av.video.reformatter import VideoReformatter
+
+        self.c = av.open(str(path))
+        self.s = self.c.streams.video[0]
+        self.s.codec_context.thread_count = 1
+        self.tb, self.data, self.rgb = float(self.s.time_base), data, VideoReformatter()
+        self.h, self.w = self.s.codec_context.height, self.s.codec_context.width
+
+    def __call__(self, m: int) -> np.ndarray:
+        d, first = self.data, m * self.data.frames
+        self.c.seek(int((first + 0.5) / d.fps / self.tb), stream=self.s, backward=True,
+                    any_frame=False)
+        out, got = np.empty((d.frames, self.h, self.w, 3), np.uint8), 0
+        for f in self.c.decode(self.s):
+            if round(f.pts * self.tb * d.fps) < first:
+                continue
+            out[got] = self.rgb.reformat(f, format="rgb24").to_ndarray()
+            got += 1
+            if got == d.frames:
+                return out
+        raise RuntimeError(f"{m}: {got} frames")
+
+
+def x264_settings(src: Path, work: Path, data: DataConfig, snippets: int, rounds: int) -> None:
+    """Size, luma PSNR and decode-only speed of the prepared copy per x264 setting."""
+    from fractions import Fraction
+
+    from av.video.frame import PictureType
+
+    ref = [f.to_ndarray() for f in iter_video_frames(src, data.fps, data.short_side,
+                                                     pix_fmt="yuv420p")]
+    h, w = ref[0].shape[0] * 2 // 3, ref[0].shape[1]
+    rate = Fraction(data.fps).limit_denominator(1001)
+    out_dir = work / f"x264_{src.stem}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files, psnr = {}, {}
+    for k, (name, opts) in enumerate(X264_SETTINGS.items()):
+        files[name] = out_dir / f"setting{k}.mp4"
+        with av.open(str(files[name]), "w", format="mp4") as o:
+            s = o.add_stream("libx264", rate=rate)
+            s.width, s.height, s.pix_fmt, s.time_base = w, h, "yuv420p", 1 / rate
+            s.codec_context.thread_count = 1
+            s.options = {**opts, "x264-params": f"keyint={data.frames}:min-keyint="
+                                                f"{data.frames}:scenecut=0:bframes=0:threads=1"}
+            for i, a in enumerate(ref):
+                f = av.VideoFrame.from_ndarray(a, format="yuv420p")
+                f.pts, f.time_base, f.pict_type = i, 1 / rate, PictureType.NONE
+                for p in s.encode(f):
+                    o.mux(p)
+            for p in s.encode(None):
+                o.mux(p)
+        with av.open(str(files[name])) as c:
+            mse = [np.mean((f.to_ndarray()[:h].astype(np.float64) - ref[i][:h]) ** 2)
+                   for i, f in enumerate(c.decode(video=0))]
+        assert len(mse) == len(ref), (name, len(mse), len(ref))
+        psnr[name] = 10 * np.log10(255 ** 2 / np.mean(mse))
+    num = len(ref) // data.frames
+    ms = np.random.default_rng(0).integers(0, num, size=snippets).tolist()
+    readers = {name: CopyReader(f, data) for name, f in files.items()}
+    for r in readers.values():
+        r(0)
+    print(f"{src.name}: {len(ref)} frames {w}x{h} at {data.fps:g} fps, {num} snippets")
+    res = _measure({name: (r, ms) for name, r in readers.items()}, rounds)
+    base = res[next(iter(res))][0]
+    print(f"{'x264 setting of the prepared copy':36s} {'kB/s':>6s} {'Y-PSNR':>7s} "
+          f"{'/cpu-s':>7s} {'vs binge':>8s}")
+    for name in res:
+        kbs = files[name].stat().st_size / (len(ref) / data.fps) / 1e3
+        print(f"{name:36s} {kbs:6.1f} {psnr[name]:7.2f} {res[name][0]:7.1f} "
+              f"{res[name][0] / base:8.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=2.0)
@@ -128,10 +225,16 @@ def main() -> None:
                     help="x264 preset of the generated source title (medium: x264's default)")
     ap.add_argument("--grain", type=float, default=0.0,
                     help="film grain of the source: luma noise σ in 8-bit code values (0: none)")
+    ap.add_argument("--x264-settings", action="store_true",
+                    help="compare x264 settings of the prepared copy instead (size, PSNR, "
+                         "decode-only speed)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = DataConfig()
     src = long_title(args.work, args.minutes, args.source_preset, grain=args.grain)
+    if args.x264_settings:
+        x264_settings(src, args.work, data, args.snippets, args.rounds)
+        return
     corpus = args.work / f"corpus_{src.stem}"
     prepare_corpus([src], corpus, data=data, progress=False)
     ds = SnippetDataset(corpus, augment=True, crop_size=158, data=data)
