@@ -167,7 +167,7 @@ def summarise(rows: list[dict[str, Any]]) -> str:
         group = [r for r in rows if r["setting"] == name]
         cells = []
         for key in METRICS:
-            if any(r[key] is None for r in group):
+            if any(r.get(key) is None for r in group):
                 cells.append("—")
                 continue
             mean, sd = mean_std([float(r[key]) for r in group])
