@@ -211,13 +211,13 @@ def run_study(out: Path, groups: list[str], seeds: list[int], preset: str = "dem
                 row = run_setting(out, corpus, world, name, overrides, seed,
                                   extra or [], eval_extra or [], init_step)
                 rows = [r for r in rows if (r["setting"], r["seed"]) != (name, seed)] + [row]
-                rows = _ordered(rows, groups)
+                rows = _ordered(rows)
                 atomic_write_text(out / "study.json", json.dumps(rows, indent=1))
-                atomic_write_text(out / "study.md", summarise(_ordered(rows, groups)) + "\n")
-    return _ordered(rows, groups)
+                atomic_write_text(out / "study.md", summarise(_ordered(rows)) + "\n")
+    return _ordered(rows)
 
 
-def _ordered(rows: list[dict[str, Any]], groups: list[str]) -> list[dict[str, Any]]:
+def _ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows in the order of SETTINGS (floor, k, objectives, ...), then by seed."""
     order = {name: i for i, (name, _) in enumerate(s for g in SETTINGS.values() for s in g)}
     return sorted(rows, key=lambda r: (order[r["setting"]], r["seed"]))
