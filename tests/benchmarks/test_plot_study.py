@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
-from pathlib import Path
 
 import matplotlib.image as mpimg
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "reproduction" / "plot_study.py"
-
-
-def load_plot():
-    spec = importlib.util.spec_from_file_location("plot_study", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def rows():
@@ -30,16 +19,14 @@ def rows():
     return out
 
 
-def test_mean_std_skips_missing_values_and_uses_sample_std():
-    plot = load_plot()
+def test_mean_std_skips_missing_values_and_uses_sample_std(plot):
     group = plot.by_setting(rows())
     assert plot.mean_std(group["k4_wM"], "world-action") == (14.5, statistics.stdev([14.0, 15.0]))
     mean, sd = plot.mean_std(group["random_init"], "kl_neg_pos")
     assert mean != mean and sd != sd  # NaN: the floor has no discrepancy
 
 
-def test_figures_are_written_from_study_json(tmp_path):
-    plot = load_plot()
+def test_figures_are_written_from_study_json(tmp_path, plot):
     study = tmp_path / "study.json"
     study.write_text(json.dumps(rows()))
     plot.main(["--study", str(study), "--out", str(tmp_path / "figs")])

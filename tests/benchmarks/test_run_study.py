@@ -3,25 +3,13 @@ run), its AVID+CMA chaining from the same seed's Cross-AVID run, resumption, and
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "reproduction" / "run_study.py"
 
-
-def load_study():
-    spec = importlib.util.spec_from_file_location("run_study", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_summary_is_mean_and_sample_std_over_seeds_in_group_order():
-    study = load_study()
+def test_summary_is_mean_and_sample_std_over_seeds(study):
     rows = [{"setting": "k1_wM", "seed": s, "world-action": a, "world-sound": 50.0,
              "kl_neg_pos": kl, "kl_diff_pos": 0.2, "kl_neg_diff": 0.3, "gap": 0.1,
              "loss_first": 4.0, "loss_last": 3.0}
@@ -34,8 +22,7 @@ def test_summary_is_mean_and_sample_std_over_seeds_in_group_order():
     assert cells[4] == f"{0.3:.3f} ± {statistics.stdev([0.1, 0.2, 0.6]):.3f}"
 
 
-def test_every_setting_name_is_unique_and_cma_starts_from_a_setting_of_its_group():
-    study = load_study()
+def test_every_setting_name_is_unique_and_cma_starts_from_a_setting_of_its_group(study):
     names = [name for group in study.SETTINGS.values() for name, _ in group]
     assert len(names) == len(set(names))
     objectives = [name for name, _ in study.SETTINGS["objectives"]]
@@ -44,8 +31,7 @@ def test_every_setting_name_is_unique_and_cma_starts_from_a_setting_of_its_group
 
 
 @pytest.mark.slow
-def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path, capsys):
-    study = load_study()
+def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path, capsys, study):
     argv = ["--out", str(tmp_path), "--preset", "tiny", "--groups", "floor", "objectives", "--seeds", "0",
             "--workers", "1", "--init-step", "1", "--set", "train.max_steps=2",
             "--set", "sampling.batch_size=8", "--set", "train.checkpoint_every_steps=1",
@@ -80,8 +66,7 @@ def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path
             if r["setting"] != study.FLOOR] == rows
 
 
-def test_unknown_setting_is_refused_before_any_work(tmp_path):
-    study = load_study()
+def test_unknown_setting_is_refused_before_any_work(tmp_path, study):
     with pytest.raises(SystemExit, match="unknown settings \\['k3_wM'\\]"):
         study.main(["--out", str(tmp_path), "--only", "k3_wM"])
     assert not any(tmp_path.iterdir())
