@@ -26,7 +26,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-KL = {"kl_neg_pos": "KL(S−‖S+)", "kl_diff_pos": "KL(S≠‖S+)", "kl_neg_diff": "KL(S−‖S≠)"}
+KL = {"kl_neg_pos": "KL(S−‖S+)", "kl_diff_pos": "KL(S≠‖S+)", "kl_neg_diff": "KL(S−‖S≠)",
+      "gap": "gap KL(S≠‖S+) − KL(S−‖S+)"}
 PROBES = {"world-action": "world-action (video)", "world-sound": "world-sound (audio)"}
 FLOOR = "random_init"
 
