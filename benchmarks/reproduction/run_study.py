@@ -138,8 +138,8 @@ def run_setting(out: Path, corpus: Path, world: Path, name: str, overrides: list
 
 def loss_first_last(metrics: Path) -> dict[str, float]:
     """The training loss at the first and the last logged step of a run (metrics.jsonl)."""
-    losses = [json.loads(line)["loss"] for line in metrics.read_text().splitlines()
-              if line.strip() and "loss" in json.loads(line)]
+    logged = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    losses = [entry["loss"] for entry in logged if "loss" in entry]
     if not losses:
         raise SystemExit(f"{metrics}: no logged loss")
     return {"loss_first": losses[0], "loss_last": losses[-1]}
@@ -210,10 +210,10 @@ def run_study(out: Path, groups: list[str], seeds: list[int], preset: str = "dem
                     continue
                 row = run_setting(out, corpus, world, name, overrides, seed,
                                   extra or [], eval_extra or [], init_step)
-                rows = [r for r in rows if (r["setting"], r["seed"]) != (name, seed)] + [row]
-                rows = _ordered(rows)
+                rows = _ordered([r for r in rows if (r["setting"], r["seed"]) != (name, seed)]
+                                + [row])
                 atomic_write_text(out / "study.json", json.dumps(rows, indent=1))
-                atomic_write_text(out / "study.md", summarise(_ordered(rows)) + "\n")
+                atomic_write_text(out / "study.md", summarise(rows) + "\n")
     return _ordered(rows)
 
 
