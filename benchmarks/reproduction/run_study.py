@@ -9,6 +9,8 @@ and world-sound (``configs/study/world_*_linear.yaml``). Groups (tv_paper.md §4
 - ``floor``      randomly initialised encoders, probed only (what pretraining must beat)
 - ``k``          k ∈ {1, 4, 8, 16}, w = M_n                    (Table 1, Fig. 1a)
 - ``objectives`` Self/Cross/Joint-AVID, AVID+CMA, CrissCross, k = 1 (avid_cma.md, crisscross)
+- ``bank``       Self/Cross/Joint-AVID with ``objective.avid.bank_init=encode`` (the bank filled by
+                 the initial encoders before step 1, so Z̄ is estimated against real features)
 - ``window``     k = 16, w ∈ {16 (= k, adjacent), 24}; w = M_n is ``k16_wM`` (Table 1, Fig. 1b–c)
 - ``l2``         ℓ2-normalised, τ ∈ {0.07, 0.3}, k = 16, against unnormalised ``k16_wM`` (Table 2)
 - ``jitter``     σ ∈ {0.5, 1} with k = 1 and k = 16; σ = 0 is ``k1_wM``/``k16_wM`` (Table 2, Fig. 2)
@@ -57,6 +59,9 @@ SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
         ("avid_cma", ["objective.name=cma", AVID_LR, "optim.epochs=2"]),  # + init, see below
         ("crisscross", CRISSCROSS),
     ],
+    "bank": [(f"avid_{v}_encode", ["objective.name=avid", f"objective.avid.variant={v}", AVID_LR,
+                                   "objective.avid.bank_init=encode"])
+             for v in ("self", "cross", "joint")],
     "window": [(f"k16_w{w}", ["sampling.k=16", f"sampling.window={w}",
                               "sampling.short_titles=shrink_window"]) for w in (16, 24)],
     "l2": [(f"k16_l2_tau{t}", ["sampling.k=16", "objective.normalize=true",

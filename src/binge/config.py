@@ -137,6 +137,9 @@ class AvidConfig:
     momentum: float = 0.5  # EMA of the memory bank
     snippets_per_instance: int = 1  # b: an instance is b consecutive snippets of a title
     bank_dtype: Literal["float32", "float16"] = "float32"  # float16: 256 B/instance/modality
+    # "random": the paper's random initial bank. "encode": one pass of the initial encoders
+    # fills it before step 1, so Z̄ is estimated against real features (docs/objectives.md)
+    bank_init: Literal["random", "encode"] = "random"
 
 
 @dataclass

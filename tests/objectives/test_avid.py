@@ -149,3 +149,35 @@ def test_bins_from_the_corpus_manifest_when_only_the_total_is_given(tiny_config,
     assert resolve_instances(tiny_config, 17) == 17  # no binning: the total is enough
     with pytest.raises(ValueError, match="train split has 17"):
         resolve_instances(cfg, 18)
+
+
+def test_warm_start_writes_each_instance_and_then_z_bar_is_estimated_against_it():
+    """bank_init="encode": rows of the batch are replaced (momentum 0) by the normalised mean of
+    their features (NumPy), others stay; after the first step Z̄ is set and no warm start is
+    wanted any more. The paper's default (random) never asks for one."""
+    assert not _objective("self").wants_warm_start()
+    obj = _objective("self", bank_init="encode")
+    model = TinyAV(seed=1)
+    batch = random_batch(12, 5, TITLES)
+    batch["title"][1], batch["snippet"][1] = batch["title"][0], batch["snippet"][0]  # a repeat
+    obj, model, batch = _float64(model, obj, batch)
+    assert obj.wants_warm_start()
+    before = {m: obj.bank.bank(m).numpy().copy() for m in ("video", "audio")}
+    with torch.no_grad():
+        v, a = (t.numpy() for t in obj.embed(model, batch))
+    obj.warm_start(model, batch)
+    ids = np.concatenate([[0], np.cumsum(TITLES)])[batch["title"].numpy()] + batch["snippet"].numpy()
+    assert len(np.unique(ids)) < len(ids), "the batch should repeat an instance"
+    for m, x in (("video", v), ("audio", a)):
+        want = np_ema(before[m], ids, x, 0.0)
+        np.testing.assert_allclose(obj.bank.bank(m).numpy(), want, atol=1e-12)
+        untouched = np.setdiff1d(np.arange(sum(TITLES)), ids)
+        np.testing.assert_array_equal(obj.bank.bank(m).numpy()[untouched], before[m][untouched])
+    assert obj.wants_warm_start()  # still fresh until the first step estimates Z̄
+    obj(model, batch)
+    assert not obj.wants_warm_start()
+
+
+def test_unknown_bank_init_is_refused():
+    with pytest.raises(ValueError, match="bank_init"):
+        _objective("self", bank_init="zeros")

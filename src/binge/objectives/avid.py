@@ -143,6 +143,9 @@ class AvidObjective(Objective):
         variant: "self" | "cross" | "joint".
         snippets_per_instance: b; b > 1 groups b consecutive snippets of a title into one
             instance (requires per-title counts).
+        bank_init: "random" (the paper: random unit vectors, Z̄ estimated against them) or
+            "encode" (the training loop fills the bank with the initial encoders' features of
+            every instance before the first step, see :meth:`warm_start`).
         seed: seeds the initial bank and the negative sampler (same on every rank).
     """
 
@@ -159,11 +162,15 @@ class AvidObjective(Objective):
         momentum: float = 0.5,
         snippets_per_instance: int = 1,
         bank_dtype: torch.dtype = torch.float32,
+        bank_init: str = "random",
         seed: int = 0,
     ) -> None:
         super().__init__()
         if variant not in VARIANT_TERMS:
             raise ValueError(f"unknown AVID variant {variant!r}; use one of {list(VARIANT_TERMS)}")
+        if bank_init not in ("random", "encode"):
+            raise ValueError(f"unknown bank_init {bank_init!r}; use 'random' or 'encode'")
+        self.bank_init = bank_init
         self.variant = variant
         self.terms = VARIANT_TERMS[variant]
         self.num_negatives = int(num_negatives)
@@ -253,6 +260,30 @@ class AvidObjective(Objective):
         feats = {"video": gather_no_grad(v), "audio": gather_no_grad(a)}
         self.bank.update(global_ids.to(feats["video"].device), feats, gathered=True)
 
+    # ------------------------------------------------------------------ warm start
+    def wants_warm_start(self) -> bool:
+        """True for ``bank_init="encode"`` while no Z̄ is estimated yet (a fresh run: a resumed
+        run, or CMA started from a Cross-AVID checkpoint, already holds its bank and Z̄)."""
+        return self.bank_init == "encode" and all(bool(torch.isnan(m.z_bar)) for m in self.nce.values())
+
+    @torch.no_grad()
+    def warm_start(self, model: nn.Module, batch: dict[str, Any]) -> None:
+        """Write one batch of the initial encoders' features into the bank, replacing the
+        random rows (no EMA): m_i ← normalize(mean of the batch's features of instance i).
+
+        Why: the initial MLP heads map every input close to one direction (mean within-modal
+        cosine 0.87–0.89 on the world corpus, docs/objectives.md), while a random bank scores
+        ≈ 0. Z̄ estimated against the random bank is then ~10⁵× too small for the real
+        features that replace it, and each within-modal negative costs
+        log(1 + exp(x·x̄/τ)/(K·Z̄)) ≫ 0: the frozen-Z̄ loss of Self-/Joint-AVID rises as the
+        bank fills. Filled from the encoders first, Z̄ is estimated on the first step against
+        the features it will meet. Ranks gather the batch, so every bank stays identical.
+        """
+        v, a = self.embed(model, batch)
+        global_ids = gather_no_grad(self.instance_ids(batch).to(v.device))
+        feats = {"video": gather_no_grad(v), "audio": gather_no_grad(a)}
+        self.bank.write(global_ids, feats)
+
     # ------------------------------------------------------------------ Objective API
     def forward(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, Tensor]:
         v, a = self.embed(model, batch)
@@ -312,6 +343,7 @@ def memory_objective_kwargs(cfg: Any, model: nn.Module, num_instances: InstanceS
         momentum=acfg.momentum,
         snippets_per_instance=acfg.snippets_per_instance,
         bank_dtype=_bank_dtype(acfg.bank_dtype),
+        bank_init=acfg.bank_init,
         seed=cfg.train.seed,
     )
 

@@ -22,7 +22,8 @@ class Objective(nn.Module):
     """Base class of the pretraining objectives (Eq. 1 NCE, AVID, CMA, CrissCross).
 
     Subclasses implement :meth:`forward`; the hooks default to doing nothing. The loop calls,
-    in order: ``on_epoch_start(epoch)`` at each epoch, then per step
+    in order: on a fresh run whose objective ``wants_warm_start()``, ``warm_start(model,
+    batch)`` over every training snippet once; then ``on_epoch_start(epoch)`` at each epoch, then per step
     ``outputs = objective(model, batch)``, ``outputs["loss"].backward()``, the optimiser step,
     and ``after_step(batch, outputs)``.
     """
@@ -43,6 +44,15 @@ class Objective(nn.Module):
             ``{"loss": scalar tensor with grad, **logs}``; logs are detached scalar tensors.
         """
         raise NotImplementedError
+
+    def wants_warm_start(self) -> bool:
+        """Whether the loop should call :meth:`warm_start` on every training snippet once,
+        before the first step (e.g. AVID's ``bank_init: encode``)."""
+        return False
+
+    @torch.no_grad()
+    def warm_start(self, model: nn.Module, batch: Mapping[str, Any]) -> None:
+        """One batch of the pass before the first step (model in train mode, no gradient)."""
 
     def on_epoch_start(self, epoch: int) -> None:
         """Called before the first step of ``epoch`` (e.g. CMA recomputes its positives)."""

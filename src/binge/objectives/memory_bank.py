@@ -165,6 +165,15 @@ class MemoryBank(nn.Module):
         for name, x in features.items():
             ema_update(self.bank(name), idx, x.detach(), self.momentum)
 
+    @torch.no_grad()
+    def write(self, idx: Tensor, features: dict[str, Tensor]) -> None:
+        """Replace rows (momentum 0): bank[i] ← normalize(mean_{b: idx_b = i} x_b).
+
+        idx: (B,) global instance ids; features: modality → (B, D), already gathered.
+        """
+        for name, x in features.items():
+            ema_update(self.bank(name), idx, x.detach(), 0.0)
+
 
 # ----------------------------------------------------------------------------- NCE
 def estimate_partition(scores: Tensor, temperature: float) -> Tensor:

@@ -30,7 +30,7 @@ from binge.train.distributed import all_gather_object, convert_sync_batchnorm
 from binge.train.export import export_model
 from binge.train.metrics import MetricsLogger
 from binge.train.schedule import WarmupCosineSchedule
-from binge.train.seeding import KeyedBatchSampler, KeyedDataset
+from binge.train.seeding import KeyedBatchSampler, KeyedDataset, warm_start_batches
 
 __all__ = ["pretrain", "TrainStep", "build_optimizer", "resolve_num_workers"]
 
@@ -291,13 +291,45 @@ class Trainer:
         out["index"] = (self.offsets[title] + snippet).to(dev, non_blocking=nb)
         return out
 
+    def _autocast(self) -> Any:
+        if self.bf16:
+            return torch.autocast(device_type=self.env.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
+    @torch.no_grad()
+    def _warm_start(self) -> None:
+        """The objective's pass over every training snippet before step 1 (e.g. AVID's
+        ``bank_init: encode``), in train mode like the steps after it; the model's BatchNorm
+        running statistics are restored afterwards, so the pass changes nothing but the
+        objective's state."""
+        batches = warm_start_batches(self.dataset.num_snippets, self.cfg.sampling.batch_size,
+                                     self.cfg.train.seed, self.env.rank, self.env.world_size)
+        loader = DataLoader(KeyedDataset(self.dataset), batch_sampler=batches,
+                            num_workers=self.num_workers,
+                            pin_memory=self.env.device.type == "cuda" and self.cfg.data.pin_memory)
+        saved = {k: v.clone() for k, v in self.model.named_buffers()}
+        bar = None
+        if self.is_main:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(batches), desc="warm start (encode every snippet)", unit="batch",
+                       dynamic_ncols=True)
+        self.step_module.train()
+        try:
+            for raw in loader:
+                with self._autocast():
+                    self.objective.warm_start(self.model, self._to_device(raw))
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        for name, buf in self.model.named_buffers():
+            buf.copy_(saved[name])
+
     def _train_step(self, batch: dict[str, Any]) -> dict[str, Any]:
         cfg = self.cfg
-        autocast = (
-            torch.autocast(device_type=self.env.device.type, dtype=torch.bfloat16)
-            if self.bf16 else nullcontext()
-        )
-        with autocast:
+        with self._autocast():
             outputs = self.wrapped(batch)
         loss = outputs["loss"]
         if not torch.isfinite(loss.detach()).all():
@@ -340,6 +372,8 @@ class Trainer:
             bar = tqdm(total=self.total_steps, initial=self.step, desc="pretrain", unit="step",
                        dynamic_ncols=True)
         stopped = False
+        if self.step == 0 and self.objective.wants_warm_start():
+            self._warm_start()
         self.step_module.train()
         window = _Window(env.device)
         try:

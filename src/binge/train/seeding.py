@@ -24,7 +24,10 @@ from torch.utils.data import Dataset
 
 from binge.distributed import derive_seed, seed_everything
 
-__all__ = ["sample_seed", "KeyedBatchSampler", "KeyedDataset"]
+__all__ = ["sample_seed", "KeyedBatchSampler", "KeyedDataset", "warm_start_batches"]
+
+#: stands in for the epoch in the sample seeds of the pass before the first step
+WARM_START_EPOCH = 0x5741524D
 
 
 def sample_seed(seed: int, epoch: int, step: int, position: int) -> int:
@@ -61,6 +64,33 @@ class KeyedBatchSampler:
                 (int(n), int(m), sample_seed(self.seed, self.epoch, step, offset + i))
                 for i, (n, m) in enumerate(pairs)
             ]
+
+
+def warm_start_batches(
+    counts: list[int], batch_size: int, seed: int, rank: int = 0, world_size: int = 1
+) -> list[list[tuple[int, int, int]]]:
+    """This rank's batches of ``(title, snippet, sample_seed)`` covering every snippet once.
+
+    The snippets, in (title, snippet) order, are cut into global batches of ``batch_size``;
+    each rank takes its consecutive block of every global batch, as in training, so W ranks
+    gather exactly the rows of one process. A last global batch not divisible by W is padded
+    by repeating its last entry (same seed, so the same sample). Every rank gets the same
+    number of batches of the same sizes (collectives stay in lockstep).
+
+    >>> warm_start_batches([2, 3], batch_size=4, seed=0, rank=1, world_size=2)[0][0][:2]
+    (1, 0)
+    """
+    if batch_size % world_size:
+        raise ValueError(f"batch size {batch_size} is not divisible by {world_size} ranks")
+    pairs = [(n, m) for n, count in enumerate(counts) for m in range(count)]
+    out = []
+    for g, start in enumerate(range(0, len(pairs), batch_size)):
+        keyed = [(n, m, sample_seed(seed, WARM_START_EPOCH, g, i))
+                 for i, (n, m) in enumerate(pairs[start:start + batch_size])]
+        keyed += keyed[-1:] * (-len(keyed) % world_size)
+        per_rank = len(keyed) // world_size
+        out.append(keyed[rank * per_rank:(rank + 1) * per_rank])
+    return out
 
 
 class KeyedDataset(Dataset):
