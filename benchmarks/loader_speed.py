@@ -48,7 +48,7 @@ from prepare_common import long_title  # noqa: E402
 from binge.config import DataConfig  # noqa: E402
 from binge.data import SnippetDataset  # noqa: E402
 from binge.data.logmel import LogMelSettings, log_mel  # noqa: E402
-from binge.data.media import iter_video_frames, scaled_size  # noqa: E402
+from binge.data.media import iter_video_frames, scaled_size, transcode_video  # noqa: E402
 from binge.data.prepare import prepare_corpus  # noqa: E402
 
 
@@ -167,32 +167,16 @@ class CopyReader:
 
 def x264_settings(src: Path, work: Path, data: DataConfig, snippets: int, rounds: int) -> None:
     """Size, luma PSNR and decode-only speed of the prepared copy per x264 setting."""
-    from fractions import Fraction
-
-    from av.video.frame import PictureType
-
     ref = [f.to_ndarray() for f in iter_video_frames(src, data.fps, data.short_side,
                                                      pix_fmt="yuv420p")]
     h, w = ref[0].shape[0] * 2 // 3, ref[0].shape[1]
-    rate = Fraction(data.fps).limit_denominator(1001)
     out_dir = work / f"x264_{src.stem}"
     out_dir.mkdir(parents=True, exist_ok=True)
     files, psnr = {}, {}
     for k, (name, opts) in enumerate(X264_SETTINGS.items()):
         files[name] = out_dir / f"setting{k}.mp4"
-        with av.open(str(files[name]), "w", format="mp4") as o:
-            s = o.add_stream("libx264", rate=rate)
-            s.width, s.height, s.pix_fmt, s.time_base = w, h, "yuv420p", 1 / rate
-            s.codec_context.thread_count = 1
-            s.options = {**opts, "x264-params": f"keyint={data.frames}:min-keyint="
-                                                f"{data.frames}:scenecut=0:bframes=0:threads=1"}
-            for i, a in enumerate(ref):
-                f = av.VideoFrame.from_ndarray(a, format="yuv420p")
-                f.pts, f.time_base, f.pict_type = i, 1 / rate, PictureType.NONE
-                for p in s.encode(f):
-                    o.mux(p)
-            for p in s.encode(None):
-                o.mux(p)
+        transcode_video(src, files[name], data.fps, data.short_side, data.frames,
+                        encoder_options=opts)
         with av.open(str(files[name])) as c:
             mse = [np.mean((f.to_ndarray()[:h].astype(np.float64) - ref[i][:h]) ** 2)
                    for i, f in enumerate(c.decode(video=0))]

@@ -64,6 +64,21 @@ def test_transcode_keyframes_fps_size_and_flash_timing(tmp_path):
     assert bright.tolist() == [5, 22]  # frame k shows time (k + 0.5)/5: events at 1.0 s, 4.4 s
 
 
+def test_transcode_encoder_options_replace_the_x264_settings_but_not_the_gop(tmp_path):
+    """A coarser crf gives a smaller file (the options reach x264); the keyframe grid stays."""
+    src = make_title(tmp_path / "s.mkv", duration_s=8.0, events=(1.0, 4.4), vfr=True, gop=7)
+    paths = {crf: tmp_path / f"crf{crf}.mp4" for crf in (18, 40)}
+    for crf, dst in paths.items():
+        transcode_video(src, dst, fps=5.0, short_side=64, keyframe_interval=16,
+                        encoder_options={"preset": "veryfast", "crf": str(crf)})
+        with av.open(str(dst)) as c:
+            s = c.streams.video[0]
+            keys = [round(float(p.pts * p.time_base) * 5) for p in c.demux(s)
+                    if p.is_keyframe and p.pts is not None]
+        assert keys == [0, 16, 32]
+    assert paths[40].stat().st_size < paths[18].stat().st_size
+
+
 @pytest.mark.parametrize("content,reason", [(b"", "empty"), (b"\x00garbage" * 500, "FFmpeg")])
 def test_bad_files_raise_media_error_naming_the_file(tmp_path, content, reason):
     p = tmp_path / "bad.mp4"

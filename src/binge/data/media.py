@@ -370,6 +370,7 @@ def transcode_video(
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], None]] = None,
     threads: int = 1,
+    encoder_options: Optional[dict[str, str]] = None,
 ) -> int:
     """Transcode the main video stream of ``src`` to H.264 in MP4 for random snippet reads.
 
@@ -377,8 +378,10 @@ def transcode_video(
     no B-frames, ``tune=fastdecode``, one closed GOP every ``keyframe_interval`` frames
     (scene-cut keyframes off) so that every snippet starts on a keyframe; libx264 runs
     single-threaded (parallelism comes from titles), which also keeps the output
-    byte-identical from run to run; ``threads`` is for the source decoder. Returns the
-    number of frames written.
+    byte-identical from run to run; ``threads`` is for the source decoder.
+    ``encoder_options`` replaces binge's x264 options ``{"preset": "veryfast", "tune":
+    "fastdecode", "crf": str(crf)}`` (benchmarks/loader_speed.py compares others); the GOP
+    parameters above are always set. Returns the number of frames written.
     """
     rate = Fraction(fps).limit_denominator(1001)
     written = 0
@@ -392,10 +395,10 @@ def transcode_video(
                 ostream.pix_fmt = "yuv420p"
                 ostream.time_base = 1 / rate
                 ostream.codec_context.thread_count = 1
+                options = encoder_options if encoder_options is not None else {
+                    "preset": "veryfast", "tune": "fastdecode", "crf": str(crf)}
                 ostream.options = {
-                    "preset": "veryfast",
-                    "tune": "fastdecode",
-                    "crf": str(crf),
+                    **options,
                     "x264-params": (f"keyint={keyframe_interval}:min-keyint={keyframe_interval}"
                                     ":scenecut=0:bframes=0:threads=1"),
                 }
