@@ -3,6 +3,9 @@
 - ``k.png``          the paper's Fig. 1a at CPU scale: the discrepancy measures and the
                      linear-probe accuracies against k (w = M_n), mean ± std over seeds, with
                      the random-init floor as a band;
+- ``jitter.png``     the paper's Fig. 2 / Table 2 at CPU scale: the discrepancy measures and
+                     the probes against the colour-jitter strength σ for k = 1 and k = 16
+                     (σ = 0 is ``k{k}_wM``);
 - ``settings.png``   every setting's probe accuracies side by side (mean ± std over seeds).
 
 Only the settings present in study.json are drawn, so the figures can be made while the
@@ -79,6 +82,44 @@ def plot_k(groups: dict[str, list[dict[str, Any]]], path: Path) -> Optional[Path
     return path
 
 
+def jitter_settings(groups: dict[str, list[dict[str, Any]]], k: int) -> list[tuple[float, str]]:
+    """(σ, setting) pairs of k's colour-jitter series present in ``groups``, σ ascending;
+    σ = 0 is the plain ``k{k}_wM`` run."""
+    found = [(float(m.group(1)), name) for name in groups
+             if (m := re.fullmatch(rf"k{k}_jitter([\d.]+)", name))]
+    if f"k{k}_wM" in groups:
+        found.append((0.0, f"k{k}_wM"))
+    return sorted(found)
+
+
+def plot_jitter(groups: dict[str, list[dict[str, Any]]], path: Path) -> Optional[Path]:
+    """KL(S−‖S≠), the gap and both probes against σ, one line per k (1 and 16)."""
+    series = {k: jitter_settings(groups, k) for k in (1, 16)}
+    if not any(len(v) > 1 for v in series.values()):
+        return None
+    panels = {"kl_neg_diff": KL["kl_neg_diff"], "gap": KL["gap"], **PROBES}
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.8))
+    for ax, (key, label) in zip(axes, panels.items()):
+        for colour, (k, pairs) in zip(("C0", "C3"), series.items()):
+            if not pairs:
+                continue
+            stats = np.array([mean_std(groups[name], key) for _, name in pairs])
+            ax.errorbar([sig for sig, _ in pairs], stats[:, 0], yerr=stats[:, 1], marker="o",
+                        capsize=3, color=colour, label=f"k = {k}")
+        if key in PROBES and FLOOR in groups:
+            mean, sd = mean_std(groups[FLOOR], key)
+            ax.axhspan(mean - sd, mean + sd, color="0.5", alpha=0.15, lw=0)
+            ax.axhline(mean, color="0.4", ls=":", lw=1, label="random init")
+        ax.set(xlabel="colour jitter σ", ylabel="linear probe top-1 %" if key in PROBES else "nats",
+               title=label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_settings(groups: dict[str, list[dict[str, Any]]], path: Path) -> Path:
     """Probe accuracy of every setting (bars: mean; whiskers: std over seeds)."""
     names = list(groups)
@@ -104,7 +145,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     args = parser.parse_args(argv)
     groups = by_setting(json.loads(args.study.read_text()))
     args.out.mkdir(parents=True, exist_ok=True)
-    for made in (plot_k(groups, args.out / "k.png"), plot_settings(groups, args.out / "settings.png")):
+    for made in (plot_k(groups, args.out / "k.png"), plot_jitter(groups, args.out / "jitter.png"),
+                 plot_settings(groups, args.out / "settings.png")):
         if made is not None:
             print(f"wrote {made}")
 
