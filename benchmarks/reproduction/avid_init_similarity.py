@@ -6,6 +6,8 @@ prints, per modality:
 
 - the mean and minimum cosine between different snippets' features (what the within-modal
   terms' negatives will score once the bank holds real features);
+- the mean cosine between a snippet's video and another snippet's audio features (what the
+  cross-modal terms' negatives score);
 - Z̄ (Eq. 1, mean of exp(s/τ)) estimated against the random initial bank, as the paper does on
   the first iteration, and against the batch's other features (what a bank of real features
   gives, and what ``objective.avid.bank_init=encode`` estimates it on).
@@ -55,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
         z_real = float(estimate_partition(cos, tau))
         print(f"{modality}: cosine between snippets mean {cos.mean():.3f}, min {cos.min():.3f}; "
               f"Z̄ against the random bank {z_random:.3g}, against real features {z_real:.3g}")
+    v, a = feats["video"], feats["audio"]
+    cross = (v @ a.T)[~torch.eye(len(v), dtype=torch.bool)]
+    print(f"video·audio: cosine between snippets mean {cross.mean():.3f}")
 
 
 if __name__ == "__main__":

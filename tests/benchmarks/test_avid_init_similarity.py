@@ -26,6 +26,8 @@ def test_prints_cosines_and_both_partition_estimates(tiny_corpus, capsys):
         # exp(s/τ) is convex: Z̄ over real features is at least exp(mean cosine / τ)
         assert float(z_real) >= 0.99 * min(1e300, 2.718281828 ** (float(mean) / 0.07))
         assert float(z_random) > 0
+    cross = re.search(r"video·audio: cosine between snippets mean (\S+)", out)
+    assert cross and -1 <= float(cross.group(1)) <= 1
 
 
 def test_refuses_an_objective_without_a_bank(tiny_corpus):
