@@ -50,6 +50,23 @@ def mean_std(rows: list[dict[str, Any]], key: str) -> tuple[float, float]:
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+def save_figure(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def draw_floor(ax: Any, groups: dict[str, list[dict[str, Any]]], key: str, colour: str,
+               label: str) -> None:
+    """The random-init floor of ``key`` as a dotted line with a ±std band, if it was measured."""
+    if FLOOR not in groups:
+        return
+    mean, sd = mean_std(groups[FLOOR], key)
+    ax.axhspan(mean - sd, mean + sd, color=colour, alpha=0.15, lw=0)
+    ax.axhline(mean, color=colour, ls=":", lw=1, label=label)
+
+
 def plot_k(groups: dict[str, list[dict[str, Any]]], path: Path) -> Optional[Path]:
     """Discrepancy and probe accuracy against k for the ``k{k}_wM`` settings."""
     ks = sorted(int(m.group(1)) for name in groups if (m := re.fullmatch(r"k(\d+)_wM", name)))
@@ -65,10 +82,7 @@ def plot_k(groups: dict[str, list[dict[str, Any]]], path: Path) -> Optional[Path
         stats = np.array([mean_std(groups[f"k{k}_wM"], key) for k in ks])
         right.errorbar(ks, stats[:, 0], yerr=stats[:, 1], marker="o", capsize=3,
                        color=colour, label=label)
-        if FLOOR in groups:
-            mean, sd = mean_std(groups[FLOOR], key)
-            right.axhspan(mean - sd, mean + sd, color=colour, alpha=0.15, lw=0)
-            right.axhline(mean, color=colour, ls=":", lw=1, label=f"{label}: random init")
+        draw_floor(right, groups, key, colour, f"{label}: random init")
     right.set(xlabel="k (snippets per title in a batch; w = M_n)", ylabel="linear probe top-1 %",
               title="transfer (mean ± std over seeds)")
     for ax in (left, right):
@@ -76,10 +90,7 @@ def plot_k(groups: dict[str, list[dict[str, Any]]], path: Path) -> Optional[Path
         ax.set_xticks(ks, [str(k) for k in ks])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def jitter_settings(groups: dict[str, list[dict[str, Any]]], k: int) -> list[tuple[float, str]]:
@@ -106,18 +117,13 @@ def plot_jitter(groups: dict[str, list[dict[str, Any]]], path: Path) -> Optional
             stats = np.array([mean_std(groups[name], key) for _, name in pairs])
             ax.errorbar([sig for sig, _ in pairs], stats[:, 0], yerr=stats[:, 1], marker="o",
                         capsize=3, color=colour, label=f"k = {k}")
-        if key in PROBES and FLOOR in groups:
-            mean, sd = mean_std(groups[FLOOR], key)
-            ax.axhspan(mean - sd, mean + sd, color="0.5", alpha=0.15, lw=0)
-            ax.axhline(mean, color="0.4", ls=":", lw=1, label="random init")
+        if key in PROBES:
+            draw_floor(ax, groups, key, "0.5", "random init")
         ax.set(xlabel="colour jitter σ", ylabel="linear probe top-1 %" if key in PROBES else "nats",
                title=label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_settings(groups: dict[str, list[dict[str, Any]]], path: Path) -> Path:
@@ -132,10 +138,7 @@ def plot_settings(groups: dict[str, list[dict[str, Any]]], path: Path) -> Path:
         ax.set(ylabel="linear probe top-1 %", title=label)
         ax.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def main(argv: Optional[list[str]] = None) -> None:
