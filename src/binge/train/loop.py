@@ -363,6 +363,8 @@ class Trainer:
             tmp = self.out_dir / ".config.yaml.tmp"
             tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
             tmp.replace(self.out_dir / "config.yaml")
+        if self.step == 0 and self.objective.wants_warm_start():
+            self._warm_start()  # before step 1; nothing to save if it is interrupted
         flag = _StopFlag()
         flag.install()
         bar = None
@@ -372,8 +374,6 @@ class Trainer:
             bar = tqdm(total=self.total_steps, initial=self.step, desc="pretrain", unit="step",
                        dynamic_ncols=True)
         stopped = False
-        if self.step == 0 and self.objective.wants_warm_start():
-            self._warm_start()
         self.step_module.train()
         window = _Window(env.device)
         try:
