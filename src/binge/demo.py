@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from binge.data.corpus import atomic_write_text
+from binge.io import write_json
 
 HELP = "run the whole pipeline on the embedded TV world (world → prepare → pretrain → discrepancy → evaluate)"
 DESCRIPTION = (
@@ -95,7 +95,7 @@ class _State:
 
     def mark(self, key: str, value: Any = True) -> None:
         self.done[key] = value
-        atomic_write_text(self.path, json.dumps(self.done, indent=1))
+        write_json(self.done, self.path, indent=1)
 
 
 def _run_stage(state: _State, key: str, argv: list[str], ok_codes: Sequence[int] = (0,)) -> None:

@@ -21,10 +21,10 @@ import csv
 import hashlib
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
+
+from binge.io import atomic_write_text
 
 __all__ = [
     "FORMAT_VERSION",
@@ -85,22 +85,6 @@ def check_params(corpus_dir: Path, prepared: dict[str, Any], asked: dict[str, An
             f"corpus {corpus_dir} was prepared with other parameters ({'; '.join(diff)}). "
             "Use the data settings it was prepared with, or prepare a new corpus "
             "(binge prepare ... --out NEW_FOLDER) with these settings.")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:

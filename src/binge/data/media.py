@@ -20,7 +20,6 @@ FFmpeg's swresample.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from fractions import Fraction

@@ -41,7 +41,7 @@ import numpy as np
 
 from binge.config import DataConfig
 from binge.data.corpus import (
-    FORMAT_VERSION, CorpusParamsError, assign_splits, atomic_write_text, check_params,
+    FORMAT_VERSION, assign_splits, atomic_write_text, check_params,
     prepare_params, read_corpus_params, write_csv, write_manifest,
 )
 from binge.data.logmel import LogMelSettings, StreamingLogMel, snippet_frames

@@ -18,7 +18,7 @@ import numpy as np
 from torch import nn
 
 from binge.config import Config, DiscrepancyConfig, from_dict, to_dict
-from binge.data.corpus import atomic_write_text
+from binge.io import write_json
 from binge.diagnostics.embed import (
     cache_key,
     cached_embeddings,
@@ -199,13 +199,6 @@ def measure(model: nn.Module, dataset: Any, cfg: Config, progress: bool = False)
     spec = similarity_spec(cfg, "cfg.objective")
     sims, info = _similarities(model, dataset, cfg.discrepancy, spec, progress=progress)
     return {**discrepancy_measures(sims, cfg.discrepancy), **info, "similarity": spec.describe()}
-
-
-def write_json(obj: Any, path: str | Path) -> Path:
-    """Write JSON atomically (:func:`binge.data.corpus.atomic_write_text`)."""
-    path = Path(path)
-    atomic_write_text(path, json.dumps(obj, indent=2, default=str))
-    return path
 
 
 def evaluate_checkpoint(

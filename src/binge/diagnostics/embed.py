@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -23,6 +22,7 @@ import torch
 from torch import nn
 
 from binge.diagnostics.pairs import SnippetSelection
+from binge.io import atomic_path
 
 __all__ = ["embed_snippets", "file_fingerprint", "cache_key", "cached_embeddings", "resolve_device"]
 
@@ -108,14 +108,6 @@ def cached_embeddings(
                 return data["z_video"], data["z_audio"], True
         # same key, other selection: only possible if the corpus changed in place; recompute
     zv, za = compute()
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{path.name}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, z_video=zv, z_audio=za, titles=selection.titles,
-                     snippets=selection.snippets)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, z_video=zv, z_audio=za, titles=selection.titles, snippets=selection.snippets)
     return zv, za, False

@@ -1,12 +1,11 @@
 """Figures: the three similarity histograms of one checkpoint, and the measures against
 training step for one or several runs (the curves of paper Figure 1 and Figure 2).
 
-Every figure is written atomically (temporary PNG in the same folder, then ``os.replace``).
+Every figure is written atomically (temporary PNG in the same folder, then renamed: :func:`binge.io.atomic_path`).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from binge.diagnostics.measures import KL_TERMS, PairSimilarities
 from binge.diagnostics.pairs import PAIR_SETS
+from binge.io import atomic_path
 
 __all__ = ["plot_histograms", "plot_curves"]
 
@@ -25,14 +25,11 @@ def _save(fig: Any, path: str | Path) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
     finally:
         plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

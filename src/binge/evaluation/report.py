@@ -4,15 +4,13 @@ splits/folds for comparisons)."""
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from binge.data.corpus import atomic_write_text
+from binge.io import atomic_path, write_json
 
 __all__ = [
     "top1",
@@ -59,13 +57,6 @@ def format_table(
     return "\n".join([line(list(columns)), line(["-" * w for w in widths]), *map(line, body)])
 
 
-def write_json(obj: Any, path: str | Path) -> Path:
-    """Write JSON atomically (:func:`binge.data.corpus.atomic_write_text`)."""
-    path = Path(path)
-    atomic_write_text(path, json.dumps(obj, indent=2, default=str))
-    return path
-
-
 def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: str | Path, title: str) -> Path:
     """Row-normalised confusion matrix as a PNG (atomic write)."""
     import matplotlib
@@ -95,8 +86,9 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: str | Path, tit
     ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of true class")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
     return path

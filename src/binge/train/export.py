@@ -18,7 +18,6 @@ Downstream code calls :func:`load_pretrained` (the whole :class:`~binge.models.A
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,21 +26,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from binge.config import Config, from_dict, to_dict
+from binge.io import atomic_path, write_json
 
 __all__ = ["export_model", "load_pretrained", "load_encoder", "PARTS"]
 
 #: attribute of AVModel → file stem in the export folder.
 PARTS = ("video_encoder", "audio_encoder", "video_head", "audio_head")
-
-
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _state_for_safetensors(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -55,7 +45,8 @@ def export_model(model: nn.Module, cfg: Config, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for part in PARTS:
         module = getattr(model, part)
-        _atomic_write(out / f"{part}.safetensors", lambda p, m=module: save_file(_state_for_safetensors(m), str(p)))
+        with atomic_path(out / f"{part}.safetensors") as tmp:
+            save_file(_state_for_safetensors(module), str(tmp))
     meta: dict[str, Any] = {
         "format": "binge-export-1",
         "video": {
@@ -69,7 +60,7 @@ def export_model(model: nn.Module, cfg: Config, out_dir: str | Path) -> Path:
         "embed_dim": cfg.model.embed_dim,
         "config": to_dict(cfg),
     }
-    _atomic_write(out / "config.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
+    write_json(meta, out / "config.json")
     return out
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import av
 import numpy as np
+
+from binge.io import atomic_path
 
 
 def _decode(path: Path, times: list[float]) -> tuple[list[np.ndarray], np.ndarray, int]:
@@ -73,8 +74,6 @@ def contact_sheet(
         strip.tick_params(labelsize=6)
     fig.suptitle(f"TV world {world_dir.name}: frames, spectrogram (cyan: GT onsets, white dashed: scene cuts)", fontsize=9)
     fig.tight_layout()
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_png.with_name(f".{out_png.stem}.tmp{os.getpid()}.png")
-    fig.savefig(tmp, dpi=90)
-    os.replace(tmp, out_png)
+    with atomic_path(out_png) as tmp:
+        fig.savefig(tmp, dpi=90)
     return out_png

@@ -3,44 +3,29 @@
 Byte-identical output for identical input: libx264 runs single-threaded with fixed
 settings, encoders and muxers run with the ``bitexact`` flags (no version strings or
 creation times), and every file is written to a temporary name in its destination folder
-and then moved into place with :func:`os.replace`, so a partial file is never visible
+and then moved into place (:func:`binge.io.atomic_path`), so a partial file is never visible
 under its final name.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import wave
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import av
 import numpy as np
 from av.codec.context import Flags
 
+from binge.io import atomic_path, atomic_write_bytes
+
 AUDIO_FRAME = 1024  # AAC frame size
 
 
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it onto ``path`` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_bytes(path: Path, data: bytes) -> None:
-    """Atomically write ``data`` to ``path``."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    """Atomically write ``data`` to ``path`` (:func:`binge.io.atomic_write_bytes`)."""
+    atomic_write_bytes(path, data)
 
 
 def _video_stream(container, codec: str, fps: float, w: int, h: int, options: dict[str, str]):

@@ -10,20 +10,20 @@ shorter side resized; ``read_audio``: mono, resampled) and log-mel through
 
 A cache entry's name is a hash of the source's resolved path, size and modification time
 and of the decode parameters, so a changed file or setting never reads a stale entry.
-Writes are atomic (temporary file in the cache folder, then ``os.replace``).
+Writes are atomic (temporary file in the cache folder, then renamed: :func:`binge.io.atomic_path`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from binge.data import media
+from binge.io import atomic_path
 from binge.data.logmel import LogMelSettings, log_mel
 
 __all__ = ["NpyCache", "VideoSource", "AudioSource"]
@@ -50,9 +50,8 @@ class NpyCache:
         target = self.folder / f"{self.key(path)}.npy"
         if not target.is_file():
             array = build()
-            tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}.npy")
-            np.save(tmp, array)
-            os.replace(tmp, target)
+            with atomic_path(target) as tmp:
+                np.save(tmp, array)
         return np.load(target, mmap_mode="r")
 
 
