@@ -15,7 +15,7 @@ import signal
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -24,6 +24,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from binge.config import Config, ConfigError, to_dict
+from binge.io import atomic_write_text
+from binge.train.callbacks import Callback, CallbackList
 from binge.train.checkpoint import CheckpointManager, capture_rng_state, load_checkpoint, restore_rng_state
 from binge.distributed import DistInfo, all_reduce_mean, cleanup_distributed, init_distributed, seed_everything
 from binge.train.distributed import all_gather_object, convert_sync_batchnorm
@@ -134,8 +136,10 @@ class _StopFlag:
 class Trainer:
     """Builds everything from a :class:`~binge.config.Config` and runs the steps."""
 
-    def __init__(self, cfg: Config, env: DistInfo, resume: "bool | str | Path" = True) -> None:
+    def __init__(self, cfg: Config, env: DistInfo, resume: "bool | str | Path" = True,
+                 callbacks: "Sequence[Callback]" = ()) -> None:
         self.cfg = cfg
+        self.callbacks = CallbackList(callbacks)
         self.env = env
         self.is_main = env.rank == 0
         self.out_dir = Path(cfg.train.out_dir)
@@ -277,6 +281,10 @@ class Trainer:
         }
         return self.ckpts.save(state, self.step)
 
+    def _checkpoint(self) -> None:
+        path = self.save_checkpoint()
+        self.callbacks.on_checkpoint(self, path)
+
     # ------------------------------------------------------------------ the steps
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
         from binge.data.transforms import video_to_float
@@ -360,9 +368,7 @@ class Trainer:
         cfg, env = self.cfg, self.env
         if self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.out_dir / ".config.yaml.tmp"
-            tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
-            tmp.replace(self.out_dir / "config.yaml")
+            atomic_write_text(self.out_dir / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
         if self.step == 0 and self.objective.wants_warm_start():
             self._warm_start()  # before step 1; nothing to save if it is interrupted
         flag = _StopFlag()
@@ -389,13 +395,18 @@ class Trainer:
                     outputs = self._train_step(batch)
                     self.step += 1
                     window.add(outputs, got - tick, cfg.sampling.batch_size)
+                    measured = self.callbacks.after_step(self, outputs)
+                    if measured and self.is_main:
+                        self.logger.log({"step": self.step, "epoch": epoch, **measured})
+                    if self.step % self.steps_per_epoch == 0:
+                        self.callbacks.after_epoch(self, epoch)
                     if self.step % cfg.train.log_every_steps == 0 or self.step == self.total_steps:
                         self._log(window, epoch, bar)
                         window = _Window(env.device)
                     stopped = self._stop_agreed(flag)
                     if stopped or self.step % cfg.train.checkpoint_every_steps == 0 \
                             or self.step == self.total_steps:
-                        self.save_checkpoint()
+                        self._checkpoint()
                     if bar is not None:
                         bar.update(1)
                     if stopped or self.step >= self.total_steps:
@@ -460,15 +471,18 @@ class _Window:
         return out
 
 
-def pretrain(cfg: Config, resume: "bool | str | Path" = True) -> Path:
+def pretrain(cfg: Config, resume: "bool | str | Path" = True,
+             callbacks: "Sequence[Callback]" = ()) -> Path:
     """Pretrain per ``cfg`` and return ``cfg.train.out_dir`` (with ``export/`` when finished).
 
     ``resume=True`` continues from ``out_dir/checkpoints/last.pt`` when it exists; a path resumes
     from that checkpoint; ``False`` starts over (checkpoints of the same steps are overwritten).
     Run under ``torchrun`` for several processes; the global batch stays ``sampling.batch_size``.
+    ``callbacks`` (:class:`binge.train.callbacks.Callback`) run on every rank after each step,
+    epoch and checkpoint.
     """
     env = init_distributed(device=cfg.train.device)
     try:
-        return Trainer(cfg, env, resume).fit()
+        return Trainer(cfg, env, resume, callbacks).fit()
     finally:
         cleanup_distributed()

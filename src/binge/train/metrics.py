@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from binge.io import atomic_write_text
+
 __all__ = ["MetricsLogger", "read_metrics"]
 
 
@@ -36,9 +38,7 @@ class MetricsLogger:
         if not self.enabled or not self.path.exists():
             return
         kept = [r for r in read_metrics(self.path) if int(r.get("step", 0)) <= step]
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        tmp.replace(self.path)
+        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def log(self, record: dict[str, Any]) -> None:
         if not self.enabled:
