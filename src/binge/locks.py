@@ -1,0 +1,108 @@
+"""Folder locks: two processes must never write one corpus or one run folder at once.
+
+``binge prepare`` locks its ``--out`` folder and ``binge pretrain`` its ``train.out_dir``
+(rank 0 only: the ranks of one job share the folder by design). The lock is an advisory
+``flock`` on ``<folder>/.binge.lock``, held for the life of the process: the kernel releases it
+when the process ends, however it ends (``kill -9`` included), so a stale lock cannot block a
+rerun. The file records who holds it (command, pid, host, start time) so that the process that
+is refused can name the holder.
+
+``flock`` is honoured between processes of one machine and on most cluster file systems that
+support POSIX locks (Lustre with ``flock``, GPFS, NFSv4); on a file system without lock support
+:class:`FolderLock` raises :class:`LockError` saying so, rather than running unprotected.
+
+Example::
+
+    with FolderLock(out_dir, "binge prepare"):
+        ...  # only this process writes out_dir
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+__all__ = ["FolderLock", "LockError", "LOCK_NAME"]
+
+LOCK_NAME = ".binge.lock"
+
+
+class LockError(RuntimeError):
+    """The folder is held by another process (or cannot be locked on this file system)."""
+
+
+def _holder_text(info: dict[str, Any]) -> str:
+    if not info:
+        return "another process"
+    since = info.get("since")
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since)) if since else "?"
+    return (f"`{info.get('command', '?')}` (pid {info.get('pid', '?')} on {info.get('host', '?')}, "
+            f"since {when})")
+
+
+class FolderLock:
+    """An exclusive, non-blocking lock on ``folder`` (created if missing).
+
+    ``acquire()`` raises :class:`LockError` naming the holder when another process has it.
+    Re-entrant within one process only through one object (a second ``FolderLock`` on the same
+    folder in the same process is refused like any other holder: ``flock`` locks belong to
+    open file descriptions).
+    """
+
+    def __init__(self, folder: str | Path, command: Optional[str] = None) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_NAME
+        self.command = command or " ".join(["binge", *sys.argv[1:]])
+        self._fd: Optional[int] = None
+
+    def acquire(self) -> "FolderLock":
+        if self._fd is not None:
+            return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise LockError(
+                    f"{self.folder} is in use by {_holder_text(self.holder())}; wait for it to "
+                    "finish (or stop it), or choose another output folder") from None
+            raise LockError(f"cannot lock {self.path}: {exc.strerror}; this file system does not "
+                            "support file locks, so binge cannot guard the folder") from None
+        info = {"command": self.command, "pid": os.getpid(), "host": socket.gethostname(),
+                "since": time.time()}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+        self._fd = fd
+        return self
+
+    def holder(self) -> dict[str, Any]:
+        """What the lock file says about its holder ({} when unreadable)."""
+        try:
+            return json.loads(self.path.read_text() or "{}")
+        except (OSError, ValueError):
+            return {}
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "FolderLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()

@@ -1,0 +1,56 @@
+"""binge.locks: a second process is refused with the holder named; kill -9 frees the lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from binge.locks import LOCK_NAME, FolderLock, LockError
+
+HOLD = """
+import sys, time
+from binge.locks import FolderLock
+lock = FolderLock(sys.argv[1], "binge pretrain --config x.yaml").acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def _holder(folder):
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_second_process_is_refused_naming_the_holder(tmp_path):
+    proc = _holder(tmp_path)
+    try:
+        with pytest.raises(LockError) as err:
+            FolderLock(tmp_path, "binge prepare").acquire()
+        msg = str(err.value)
+        assert f"pid {proc.pid}" in msg and "binge pretrain --config x.yaml" in msg and str(tmp_path) in msg
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_kill9_releases_the_lock(tmp_path):
+    proc = _holder(tmp_path)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with FolderLock(tmp_path, "binge prepare") as lock:
+        assert lock.holder()["pid"] == os.getpid()
+    assert (tmp_path / LOCK_NAME).read_text() == ""  # released: holder cleared
+
+
+def test_same_object_is_reentrant_and_release_lets_others_in(tmp_path):
+    lock = FolderLock(tmp_path, "a")
+    assert lock.acquire() is lock.acquire()
+    lock.release()
+    other = FolderLock(tmp_path, "b").acquire()
+    other.release()
