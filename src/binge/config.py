@@ -106,12 +106,15 @@ class SamplingConfig:
 
     batch_size: int = 512  # the GLOBAL batch B over all ranks
     k: int = 1
-    window: Optional[int] = None  # w; None means w = M_n (no temporal constraint)
+    # w; None means w = M_n (no temporal constraint); "scene": one scene (docs/sampling.md)
+    window: Union[int, Literal["scene"], None] = None
     title_weighting: Literal["uniform", "length"] = "length"
     unit: Literal["title", "show"] = "title"  # "show": a show's episodes stitched (fn. 5)
     short_titles: Literal["skip", "shrink_window"] = "skip"  # titles with M_n < k (or < w)
     steps_per_epoch: Optional[int] = None  # None: (sum of M_n) // B
     distinct_titles: Optional[bool] = None  # B/k distinct units per batch; None: k > 1
+    scene_policy: Optional[Literal["distinct"]] = None  # "distinct": k scenes, w = M_n
+    scenes: Optional[str] = None  # scenes CSV for the scene policies; None: CORPUS/scenes.csv
 
 
 @dataclass

@@ -11,22 +11,28 @@ Every batch is a pure function of ``(seed, epoch, step)``: it is drawn with its 
 plan, so resuming at any step and splitting a batch across ranks cost nothing, and memory is
 ``O(N)`` (a few arrays of one number per title), never ``O(ΣM_n)``.
 
-See ``docs/sampling.md`` for the policy on short titles, the meaning of an epoch and the
-relation between ``k = 1`` and title-uniform sampling.
+Scene policies (the paper's future work, §4.2 "Sampling window": "ideally, we should
+identify scene boundaries and dynamically modify w during sampling"): with per-title scene
+boundaries (:mod:`binge.data.scenes`), ``window="scene"`` draws the ``k`` snippets of a title
+inside one of its scenes (w = that scene's length) and ``scene_policy="distinct"`` draws them
+from ``k`` different scenes (w = M_n). Memory stays ``O(N + number of scenes)``.
+
+See ``docs/sampling.md`` for the policy on short titles and short scenes, the meaning of an
+epoch and the relation between ``k = 1`` and title-uniform sampling.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Hashable, Iterator, Sequence
-from typing import TYPE_CHECKING, Literal, Optional
+from typing import TYPE_CHECKING, Literal, Optional, Union
 
 import numpy as np
 
 if TYPE_CHECKING:
     from binge.config import SamplingConfig
 
-__all__ = ["HierarchicalBatchSampler", "build_sampler", "floyd_sample"]
+__all__ = ["HierarchicalBatchSampler", "build_sampler", "floyd_sample", "snippet_offsets"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,15 @@ _MAX_DRAWS_PER_GROUP = 1000
 
 TitleWeighting = Literal["uniform", "length"]
 ShortTitlePolicy = Literal["skip", "shrink_window"]
+ScenePolicy = Literal["distinct"]
+Window = Union[int, Literal["scene"], None]
+
+
+def snippet_offsets(snippets_per_title: Sequence[int]) -> np.ndarray:
+    """(N + 1,) int64 offsets of the flat snippet ids: snippet (n, m) is ``offsets[n] + m``
+    and ``offsets[-1]`` = Σ M_n, the number of snippets. The one place this is computed."""
+    counts = np.asarray(list(snippets_per_title), dtype=np.int64)
+    return np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts, dtype=np.int64)])
 
 
 def floyd_sample(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -95,6 +110,26 @@ class HierarchicalBatchSampler:
     of a unit's ends are drawn less often than central ones. For ``k = 1`` a window
     constrains nothing and the snippet is uniform in its unit.
 
+    **Scenes.** ``scenes`` gives, per title, the ascending snippet indices where its scenes
+    start (first 0; :func:`binge.data.scenes.snippet_scene_starts`). With stitched units a
+    scene never crosses an episode: scene ids stay per episode.
+
+    * ``window="scene"``: a scene of the unit is drawn with probability ``∝`` its snippet count
+      (among the scenes that can be drawn), then ``k`` distinct snippets uniformly inside it
+      (``w`` = the scene's length). Scenes with fewer than ``k`` snippets: ``"skip"`` never
+      draws them (a unit with no scene of ``≥ k`` snippets is excluded);
+      ``"shrink_window"`` draws them too and widens the window to the ``k`` consecutive
+      snippets centred on the scene (clipped to the unit), so the group holds the whole scene
+      and its nearest neighbours.
+    * ``scene_policy="distinct"``: ``k`` distinct scenes of the unit are drawn without
+      replacement with probabilities ``∝`` their snippet counts (Efraimidis–Spirakis keys),
+      then one snippet uniformly in each (``w = M_n``). Units with fewer than ``k`` scenes:
+      ``"skip"`` excludes them; ``"shrink_window"`` keeps them and draws their ``k`` snippets
+      as with ``w = M_n`` (uniform ``k``-subset), so such a group may repeat a scene.
+
+    Both counts (units excluded; scenes or units handled by the short policy) are logged.
+    With ``k = 1`` both policies reduce to one snippet uniform in its unit.
+
     **Epoch.** Batches are drawn independently (units are sampled with replacement *across*
     batches), so an epoch is a number of steps, not a pass without replacement:
     ``steps_per_epoch`` if given, else ``ΣM_n // B`` over the eligible units — as many snippets
@@ -106,7 +141,8 @@ class HierarchicalBatchSampler:
         batch_size: the **global** batch ``B`` over all ranks; a multiple of ``k`` and of
             ``world_size``.
         k: snippets per unit (paper ``k``).
-        window: the window ``w`` (``k ≤ w``); ``None`` means ``w = M_n``.
+        window: the window ``w`` (``k ≤ w``); ``None`` means ``w = M_n``; ``"scene"``: one
+            scene of the unit (needs ``scenes``).
         seed: base seed; batch ``(epoch, step)`` depends only on ``(seed, epoch, step)``.
         rank, world_size: this process's slice of every global batch.
         title_weighting: ``"uniform"`` or ``"length"`` (see above).
@@ -114,6 +150,8 @@ class HierarchicalBatchSampler:
         short_titles: ``"skip"`` or ``"shrink_window"`` (see above).
         steps_per_epoch: overrides ``ΣM_n // B``.
         distinct_titles: whether the ``B/k`` units of a batch are distinct (``None``: ``k > 1``).
+        scenes: per title, the snippet indices where its scenes start (see **Scenes**).
+        scene_policy: ``"distinct"`` (``k`` different scenes, ``w = M_n``) or ``None``.
 
     Example:
         >>> s = HierarchicalBatchSampler([10, 20, 30, 40], batch_size=4, k=2, window=3)
@@ -127,7 +165,7 @@ class HierarchicalBatchSampler:
         snippets_per_title: Sequence[int],
         batch_size: int,
         k: int,
-        window: Optional[int] = None,
+        window: Window = None,
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
@@ -137,13 +175,17 @@ class HierarchicalBatchSampler:
         short_titles: ShortTitlePolicy = "skip",
         steps_per_epoch: Optional[int] = None,
         distinct_titles: Optional[bool] = None,
+        scenes: Optional[Sequence[Sequence[int]]] = None,
+        scene_policy: Optional[ScenePolicy] = None,
     ) -> None:
         lengths = np.asarray(snippets_per_title, dtype=np.int64).reshape(-1)
         self._check_args(lengths, batch_size, k, window, seed, rank, world_size,
                          title_weighting, short_titles, steps_per_epoch)
+        self._check_scene_args(window, scene_policy, scenes, lengths.size)
         self.batch_size = int(batch_size)
         self.k = int(k)
-        self.window = None if window is None else int(window)
+        self.window = window if window is None or window == "scene" else int(window)
+        self.scene_policy = scene_policy
         self.seed = int(seed)
         self.rank = int(rank)
         self.world_size = int(world_size)
@@ -153,6 +195,7 @@ class HierarchicalBatchSampler:
         self.num_titles = int(lengths.size)
         self.unit_kind = "title" if groups is None else "show"
         self._build_units(lengths, groups)
+        self._build_scenes(lengths, scenes)
         self._select_eligible()
         self.steps_per_epoch = (
             int(steps_per_epoch) if steps_per_epoch is not None
@@ -186,7 +229,9 @@ class HierarchicalBatchSampler:
             )
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is outside [0, {world_size})")
-        if window is not None and window < k:
+        if isinstance(window, str) and window != "scene":
+            raise ValueError(f"window {window!r} is not an integer, None or 'scene'")
+        if isinstance(window, (int, np.integer)) and window < k:
             raise ValueError(f"window w={window} must be ≥ k={k} (paper: k ≤ w ≤ M_n)")
         if seed < 0:
             raise ValueError(f"seed must be ≥ 0, got {seed}")
@@ -196,6 +241,20 @@ class HierarchicalBatchSampler:
             raise ValueError(f"short_titles {short_titles!r} is not 'skip' or 'shrink_window'")
         if steps_per_epoch is not None and steps_per_epoch < 1:
             raise ValueError(f"steps_per_epoch must be ≥ 1, got {steps_per_epoch}")
+
+    @staticmethod
+    def _check_scene_args(window, scene_policy, scenes, num_titles: int) -> None:
+        if scene_policy not in (None, "distinct"):
+            raise ValueError(f"scene_policy {scene_policy!r} is not None or 'distinct'")
+        if scene_policy is not None and window is not None:
+            raise ValueError(f"scene_policy={scene_policy!r} draws over the whole title "
+                             f"(w = M_n): set window to None, not {window!r}")
+        if (window == "scene" or scene_policy is not None) and scenes is None:
+            raise ValueError("window='scene' and scene_policy need the titles' scenes "
+                             "(binge scenes CORPUS, or sampling.scenes=CSV)")
+        if scenes is not None and len(scenes) != num_titles:
+            raise ValueError(f"scenes has {len(scenes)} entries but snippets_per_title has "
+                             f"{num_titles}")
 
     def _build_units(self, lengths: np.ndarray, groups: Optional[Sequence[Hashable]]) -> None:
         """Units (titles or stitched groups) as flat O(N) arrays.
@@ -225,19 +284,86 @@ class HierarchicalBatchSampler:
         self._unit_start = self._starts[ptr[:-1]]
         self._unit_len = np.add.reduceat(ordered_len, ptr[:-1])
 
+    def _build_scenes(self, lengths: np.ndarray, scenes: Optional[Sequence[Sequence[int]]]) -> None:
+        """Scenes as flat O(number of scenes) arrays in the units' snippet order.
+
+        ``_scene_start[j]`` is scene ``j``'s first snippet in the concatenation of all units
+        (as ``_starts``), ``_scene_len[j]`` its snippet count; unit ``u`` owns scenes
+        ``[_unit_scene_ptr[u], _unit_scene_ptr[u + 1])``. Titles are never merged, so a
+        stitched unit's scenes stay per episode.
+        """
+        self.has_scenes = scenes is not None
+        self.num_scenes = self.num_short_scenes = self.num_few_scene_units = 0
+        if scenes is None:
+            return
+        starts, sizes = [], []
+        for j, title in enumerate(self._unit_titles.tolist()):
+            m = int(lengths[title])
+            s = np.asarray(scenes[title], dtype=np.int64).reshape(-1)
+            if m == 0:
+                continue
+            if s.size == 0 or s[0] != 0 or (np.diff(s) <= 0).any() or s[-1] >= m:
+                raise ValueError(f"scenes of title {title}: expected ascending snippet starts "
+                                 f"beginning at 0 and below M_n={m}, got {s.tolist()[:8]}")
+            starts.append(s + self._starts[j])
+            sizes.append(np.diff(np.append(s, m)))
+        self._scene_start = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+        self._scene_len = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+        # scenes of unit u: those starting inside [unit_start, unit_start + unit_len)
+        bounds = np.append(self._unit_start, self._unit_start[-1] + self._unit_len[-1])
+        ptr = np.searchsorted(self._scene_start, bounds, side="left")
+        ptr[-1] = self._scene_start.size
+        # empty units share a start with their successor: give them no scenes
+        ptr[:-1][self._unit_len == 0] = ptr[1:][self._unit_len == 0]
+        self._unit_scene_ptr = ptr
+        self.num_scenes = int(self._scene_start.size)
+
+    def _scene_eligibility(self) -> tuple[np.ndarray, str]:
+        """Units that a scene policy can draw from, and the short-scene counts (logged)."""
+        lengths, k = self._unit_len, self.k
+        scenes_per_unit = np.diff(self._unit_scene_ptr)
+        shrink = self.short_titles == "shrink_window"
+        if self.window == "scene":
+            drawable = (self._scene_len >= k) | shrink
+            self._scene_cum = np.cumsum(np.where(drawable, self._scene_len, 0))
+            per_unit = np.add.reduceat(np.append(drawable.astype(np.int64), 0),
+                                       self._unit_scene_ptr[:-1])[:lengths.size]
+            per_unit[scenes_per_unit == 0] = 0
+            short = int((self._scene_len < k).sum())
+            self.num_short_scenes = short
+            eligible = (per_unit > 0) & (lengths >= k)
+            note = (f"{short} of {self.num_scenes} scenes have fewer than k={k} snippets "
+                    + ("(widened to k snippets)" if shrink else "(never drawn)"))
+            return eligible, note
+        few = scenes_per_unit < k
+        eligible = (lengths >= k) & (~few | shrink)
+        self.num_few_scene_units = int((few & eligible).sum())
+        note = (f"{int((few & (lengths >= k)).sum())} {self.unit_kind}s have fewer than "
+                f"k={k} scenes " + ("(drawn as w = M_n)" if shrink else "(excluded)"))
+        return eligible, note
+
     def _select_eligible(self) -> None:
         """Apply the short-unit policy; log the exclusions; fail if a batch cannot be filled."""
         lengths = self._unit_len
-        need = self.k if (self.window is None or self.short_titles == "shrink_window") \
-            else self.window
-        eligible = lengths >= need
-        excluded = int((~eligible).sum())
         unit = self.unit_kind
+        if self.window == "scene" or self.scene_policy is not None:
+            eligible, note = self._scene_eligibility()
+            need = self.k
+            policy = f"window={self.window}, scene_policy={self.scene_policy}"
+            logger.info("sampling: %s (%s, short_titles=%s)", note, policy, self.short_titles)
+        else:
+            need = self.k if (self.window is None or self.short_titles == "shrink_window") \
+                else self.window
+            eligible = lengths >= need
+        excluded = int((~eligible).sum())
         if excluded:
             logger.info(
-                "sampling: excluded %d of %d %ss with fewer than %d snippets "
+                "sampling: excluded %d of %d %ss with fewer than %d snippets%s "
                 "(k=%d, window=%s, short_titles=%s)",
-                excluded, lengths.size, unit, need, self.k, self.window, self.short_titles,
+                excluded, lengths.size, unit, need,
+                "" if self.scene_policy is None and self.window != "scene"
+                else " in one scene" if self.window == "scene" else " or scenes",
+                self.k, self.window, self.short_titles,
             )
         self.num_excluded = excluded
         self._eligible = np.flatnonzero(eligible)
@@ -245,7 +371,8 @@ class HierarchicalBatchSampler:
         total = int(lengths[self._eligible].sum())
         if self.distinct_titles and self._eligible.size < groups_per_batch:
             raise ValueError(
-                f"only {self._eligible.size} {unit}s have ≥ {need} snippets, but a batch "
+                f"only {self._eligible.size} {unit}s can give a group (≥ {need} snippets), "
+                f"but a batch "
                 f"needs B/k = {groups_per_batch} distinct ones: lower batch_size, raise k, "
                 "lower the window, or use short_titles=shrink_window"
             )
@@ -368,11 +495,56 @@ class HierarchicalBatchSampler:
         lengths = self._unit_len[units]
         if self.k == 1:
             return rng.integers(0, lengths)
+        if self.window == "scene":
+            return self._draw_in_scene(rng, units)
+        if self.scene_policy == "distinct":
+            return self._draw_distinct_scenes(rng, units)
         out = np.empty((units.size, self.k), dtype=np.int64)
         for g, length in enumerate(lengths.tolist()):
             w = length if self.window is None else min(self.window, length)
             start = int(rng.integers(0, length - w + 1))
             out[g] = np.sort(floyd_sample(rng, w, self.k)) + start
+        return out.reshape(-1)
+
+    def _draw_in_scene(self, rng: np.random.Generator, units: np.ndarray) -> np.ndarray:
+        """``window="scene"``: per unit, a scene ∝ its length among the drawable ones, then
+        ``k`` distinct snippets inside it (a scene shorter than ``k``: the ``k`` snippets
+        centred on it, clipped to the unit)."""
+        k = self.k
+        out = np.empty((units.size, k), dtype=np.int64)
+        cum = self._scene_cum
+        for g, u in enumerate(units.tolist()):
+            lo, hi = self._unit_scene_ptr[u], self._unit_scene_ptr[u + 1]
+            base = int(cum[lo - 1]) if lo > 0 else 0
+            x = base + int(rng.integers(0, int(cum[hi - 1]) - base))
+            j = int(np.searchsorted(cum, x, side="right"))
+            start = int(self._scene_start[j] - self._unit_start[u])
+            length = int(self._scene_len[j])
+            if length >= k:
+                out[g] = np.sort(floyd_sample(rng, length, k)) + start
+            else:
+                first = start - (k - length) // 2
+                first = min(max(first, 0), int(self._unit_len[u]) - k)
+                out[g] = np.arange(first, first + k)
+        return out.reshape(-1)
+
+    def _draw_distinct_scenes(self, rng: np.random.Generator, units: np.ndarray) -> np.ndarray:
+        """``scene_policy="distinct"``: per unit, ``k`` distinct scenes (∝ length, without
+        replacement) and one snippet uniform in each; a unit with fewer than ``k`` scenes
+        (``shrink_window``) draws a uniform ``k``-subset of the unit."""
+        k = self.k
+        out = np.empty((units.size, k), dtype=np.int64)
+        for g, u in enumerate(units.tolist()):
+            lo, hi = self._unit_scene_ptr[u], self._unit_scene_ptr[u + 1]
+            if hi - lo < k:
+                out[g] = np.sort(floyd_sample(rng, int(self._unit_len[u]), k))
+                continue
+            sizes = self._scene_len[lo:hi]
+            keys = rng.exponential(size=hi - lo) / sizes
+            picks = np.argpartition(keys, k - 1)[:k] if k < hi - lo else np.arange(k)
+            offsets = (rng.random(k) * sizes[picks]).astype(np.int64)
+            local = self._scene_start[lo + picks] - self._unit_start[u] + offsets
+            out[g] = np.sort(local)
         return out.reshape(-1)
 
     def _to_pairs(self, units: np.ndarray, index: np.ndarray) -> list[tuple[int, int]]:
@@ -390,11 +562,14 @@ def build_sampler(
     seed: int = 0,
     rank: int = 0,
     world_size: int = 1,
+    scenes: Optional[Sequence[Sequence[int]]] = None,
 ) -> HierarchicalBatchSampler:
     """A sampler from the ``sampling`` config section.
 
     ``groups`` (one id per title, e.g. ``SnippetDataset.groups``) is required when
-    ``cfg.unit == "show"`` and ignored for ``"title"``.
+    ``cfg.unit == "show"`` and ignored for ``"title"``. ``scenes`` (per title, snippet
+    indices where its scenes start: :func:`binge.data.scenes.sampling_scenes`) is required
+    by ``window: scene`` and ``scene_policy: distinct``.
     """
     if cfg.unit == "show" and groups is None:
         raise ValueError("sampling.unit=show needs the titles' groups (the dataset's groups)")
@@ -411,4 +586,6 @@ def build_sampler(
         short_titles=cfg.short_titles,
         steps_per_epoch=cfg.steps_per_epoch,
         distinct_titles=cfg.distinct_titles,
+        scenes=scenes,
+        scene_policy=cfg.scene_policy,
     )
