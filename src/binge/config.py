@@ -126,6 +126,8 @@ class ModelConfig:
     embed_dim: int = 512  # d
     head_hidden_dim: Optional[int] = None  # None: same as the encoder's num_features
     sync_batchnorm: bool = True  # convert BatchNorm to SyncBatchNorm under DDP
+    video_init: Optional[str] = None  # starting weights: a state_dict file (binge.models.init)
+    audio_init: Optional[str] = None  # torchvision key names or a binge export; None: random
 
 
 @dataclass
@@ -316,6 +318,7 @@ class EvalLinearConfig:
     max_kernel: Optional[list[int]] = None
     standardize: bool = True
     max_iter: int = 5000
+    n_jobs: int = 1  # processes for the cost × fold sweep (joblib; -1: every core)
 
 
 @dataclass
@@ -482,7 +485,7 @@ def load_config(
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
+            path = find_shipped_config(str(path))  # a shipped name, or configs/... elsewhere
         loaded = yaml.safe_load(path.read_text()) or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
@@ -490,3 +493,33 @@ def load_config(
         where = str(path)
     data = apply_overrides(data, list(overrides or []))
     return from_dict(cls, data, where)
+
+# ----------------------------------------------------------------------------- shipped configs
+def shipped_config_dir() -> Path:
+    """The configs shipped with binge: ``binge/configs`` in an installed package (copied there by
+    setup.py's build step), else the checkout's ``configs/`` (editable install, source tree)."""
+    installed = Path(__file__).resolve().parent / "configs"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "configs"
+
+
+def list_shipped_configs() -> list[str]:
+    """Names of the shipped configs (``tiny``, ``eval/fsdd_linear_tiny``, ``paper/table1/tv_k1``…)."""
+    root = shipped_config_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml"))
+
+
+def find_shipped_config(name: str) -> Path:
+    """The shipped config file for ``name``: ``tiny``, ``paper/table1/tv_k1``, ``tv_k1`` (a unique
+    file name) or a ``configs/...yaml`` path. Raises ConfigError naming the choices."""
+    key = name.replace("\\", "/").removesuffix(".yaml")
+    key = key.split("configs/", 1)[1] if "configs/" in key else key
+    names = list_shipped_configs()
+    found = [n for n in names if n == key] or [n for n in names if n.rsplit("/", 1)[-1] == key]
+    if len(found) == 1:
+        return shipped_config_dir() / f"{found[0]}.yaml"
+    if len(found) > 1:
+        raise ConfigError(f"config {name!r} is ambiguous: {found}; give one of them")
+    raise ConfigError(f"config file {name} does not exist and is not a shipped config "
+                      "(`binge config list` shows those)")

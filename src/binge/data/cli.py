@@ -14,7 +14,9 @@ show-disjoint 90/10 train/heldout split. Bad files are listed in skipped.csv.
 
 Resumable: rerun the same command after an interruption; finished titles are kept.
 Cluster array jobs: run `--shard i/N` for i = 0..N-1, then the command once without
---shard to assemble the manifest (it redoes nothing).
+--shard to assemble the manifest (it redoes nothing); `--slurm --array N` submits both through
+submitit (docs/cluster.md). Overrides are section.key=value pairs after the sources, as in
+every binge command (`--set KEY=VALUE` is a deprecated alias).
 
 Exit status: 0 all titles prepared, 3 some files skipped (see skipped.csv), 1 failure,
 2 bad arguments.
@@ -22,7 +24,8 @@ Exit status: 0 all titles prepared, 3 some files skipped (see skipped.csv), 1 fa
 examples:
   binge prepare ~/videos --out corpus
   binge prepare world/titles --metadata world/metadata.csv --config configs/tiny.yaml --out corpus
-  binge prepare ~/videos --out corpus --set data.short_side=128 --workers 4
+  binge prepare ~/videos --out corpus data.short_side=128 --workers 4
+  binge prepare ~/videos --out corpus --slurm --array 64 --partition cpu
 """
 
 
@@ -37,9 +40,10 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sources", nargs="*", metavar="SRC",
-                        help="media files or folders (searched recursively); may be omitted "
-                             "when --metadata lists the files")
+    parser.add_argument("sources", nargs="*", metavar="SRC | section.key=value",
+                        help="media files or folders (searched recursively; may be omitted "
+                             "when --metadata lists the files), then config overrides such as "
+                             "data.short_side=128")
     parser.add_argument("--out", required=True, metavar="CORPUS", help="corpus folder to write")
     parser.add_argument("--metadata", metavar="CSV",
                         help="CSV with a 'path' column (relative to the CSV) and optional "
@@ -48,12 +52,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="config file whose data section sets the snippet geometry and "
                              "log-mel parameters (default: the paper's)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="data.KEY=VALUE", help="override a config value (repeatable)")
+                        metavar="data.KEY=VALUE", help="deprecated: give data.KEY=VALUE after the sources")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="titles prepared in parallel (processes; default 1)")
     parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="i/N",
                         help="prepare only shard i of N (array jobs)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    from binge.cluster import add_slurm_arguments
+
+    add_slurm_arguments(parser, "prepare")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,15 +72,27 @@ def run(args: argparse.Namespace) -> int:
     from binge.data.prepare import PrepareError, prepare_corpus
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    if not args.sources and not args.metadata:
+    from binge.cluster import ClusterError, split_overrides, submit_prepare
+    from binge.runinfo import record_run
+
+    sources, overrides = split_overrides(args.sources)
+    if args.overrides:
+        print("binge prepare: --set is deprecated; give section.key=value after the sources",
+              file=sys.stderr)
+    if not sources and not args.metadata:
         print("binge prepare: give media files/folders (SRC) or --metadata", file=sys.stderr)
         return 2
     try:
-        cfg = load_config(args.config, args.overrides)
-        report = prepare_corpus(args.sources, args.out, metadata=args.metadata, data=cfg.data,
-                                workers=args.workers, shard=args.shard,
-                                progress=not args.quiet)
-    except (ConfigError, CorpusError, PrepareError) as err:
+        cfg = load_config(args.config, [*args.overrides, *overrides])
+        if getattr(args, "slurm", False):
+            return submit_prepare(args)
+        i, n = args.shard
+        with record_run(args.out, "prepare", filename="run_info.json" if n == 1
+                        else f"shards/run_info-{i}-of-{n}.json"):
+            report = prepare_corpus(sources, args.out, metadata=args.metadata, data=cfg.data,
+                                    workers=args.workers, shard=args.shard,
+                                    progress=not args.quiet)
+    except (ConfigError, CorpusError, PrepareError, ClusterError) as err:
         print(f"binge prepare: {err}", file=sys.stderr)
         return 1
     except OSError as err:  # disk full, permissions: finished titles are kept, rerun resumes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 HELP = "downstream evaluation: fine-tuning, linear probe, retrieval"
 
@@ -14,8 +15,12 @@ TV world's world-action / world-sound sets. Protocols (paper §4.1, supplement �
   linear     linear SVM / logistic regression on frozen features, cost chosen by cross-validation
              on the training split only
   retrieval  test samples query the training samples by cosine similarity, R@1/5/20
-Writes <out_dir>/results.json (every number with its config), confusion-matrix PNGs, and
-prints a table (split 1 and mean ± std over the splits asked for).
+Writes results.json (every number with its config), run_info.json and confusion-matrix PNGs
+to a folder named for the encoder and the protocol,
+  <evaluate.out_dir>/<encoder>/<dataset>-<protocol>/   (encoder: random-<model>, or the
+                                                        checkpoint path with / as -)
+or to --out DIR; it refuses to overwrite another encoder's results.json. Prints a table
+(split 1 and mean ± std over the splits asked for).
 
 examples:
   binge evaluate --config configs/eval/fsdd_linear_tiny.yaml --root ../shared/data/fsdd \\
@@ -36,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", metavar="PATH", help="dataset folder (overrides evaluate.root)")
     parser.add_argument("--protocol", choices=["finetune", "linear", "retrieval"],
                         help="overrides evaluate.protocol")
-    parser.add_argument("--out", metavar="DIR", help="output folder (overrides evaluate.out_dir)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="output folder (default: evaluate.out_dir/<encoder>/<dataset>-<protocol>)")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value",
                         help="config overrides, e.g. evaluate.splits=[1,2,3] evaluate.finetune.epochs=2")
 
@@ -44,7 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from binge.config import ConfigError, load_config
     from binge.data.datasets import DatasetLayoutError
-    from binge.evaluation.runner import evaluate
+    from binge.cluster import check_model_names
+    from binge.evaluation.runner import check_results_folder, evaluate, results_dir
+    from binge.runinfo import record_run
 
     overrides = list(args.overrides)
     for flag in ("dataset", "protocol"):
@@ -56,7 +64,15 @@ def run(args: argparse.Namespace) -> int:
             cfg.evaluate.root = args.root
         if args.out is not None:
             cfg.evaluate.out_dir = args.out
-        evaluate(cfg, checkpoint=args.checkpoint, random_init=args.random_init)
+        if args.random_init is not None:
+            check_model_names(args.random_init)
+        elif not Path(args.checkpoint).exists():
+            raise ConfigError(f"--checkpoint {args.checkpoint} does not exist (an export folder "
+                              "such as runs/NAME/export, or a checkpoint .pt file)")
+        out = Path(args.out) if args.out is not None else results_dir(cfg, args.checkpoint, args.random_init)
+        check_results_folder(out, {"checkpoint": args.checkpoint, "random_init": args.random_init})
+        with record_run(out, "evaluate", device=cfg.evaluate.device):
+            evaluate(cfg, checkpoint=args.checkpoint, random_init=args.random_init, out_dir=out)
     except (ConfigError, DatasetLayoutError, ValueError) as err:
         raise SystemExit(f"binge evaluate: {err}") from err
     return 0

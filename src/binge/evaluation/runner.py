@@ -31,7 +31,55 @@ from binge.evaluation.report import (
 )
 from binge.evaluation.retrieval import cosine_topk, recall_at_k
 
-__all__ = ["evaluate", "resolve_device"]
+__all__ = ["EvaluateError", "check_results_folder", "encoder_name", "evaluate", "resolve_device", "results_dir"]
+
+
+class EvaluateError(ValueError):
+    """An evaluation that must not run as asked (e.g. it would overwrite another encoder's results)."""
+
+
+def encoder_name(checkpoint: Optional[str] = None, random_init: Optional[str] = None) -> str:
+    """The folder name of an encoder's results: ``random-<model>`` or the checkpoint path.
+
+    A checkpoint path is made relative to the working directory when it lies below it, and its
+    parts are joined by ``-`` (``runs/k8/export`` → ``runs-k8-export``), so that two encoders
+    never share a name unless they are the same path."""
+    if random_init is not None:
+        return f"random-{random_init}"
+    path = Path(str(checkpoint)).expanduser().resolve()
+    try:
+        path = path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        pass
+    parts = [p for p in path.parts if p not in ("/", "", ".", "..")]
+    return "-".join(parts).replace(" ", "_") or "checkpoint"
+
+
+def results_dir(cfg: Config, checkpoint: Optional[str] = None, random_init: Optional[str] = None) -> Path:
+    """``<evaluate.out_dir>/<encoder_name>/<dataset>-<protocol>``: where ``binge evaluate`` writes
+    when ``--out`` is not given."""
+    ev = cfg.evaluate
+    return Path(ev.out_dir) / encoder_name(checkpoint, random_init) / f"{ev.dataset}-{ev.protocol}"
+
+
+def check_results_folder(out_dir: Path, encoder: dict[str, Optional[str]]) -> None:
+    """Refuse to write over ``results.json`` of another encoder (its folder is reused only by itself)."""
+    path = out_dir / "results.json"
+    if not path.is_file():
+        return
+    import json
+
+    try:
+        old = json.loads(path.read_text()).get("encoder", {})
+    except (OSError, ValueError) as err:
+        raise EvaluateError(f"{path} exists and cannot be read ({err}): pass another --out") from err
+    same_random = old.get("random_init") is not None and old.get("random_init") == encoder["random_init"]
+    same_ckpt = (old.get("checkpoint") is not None and encoder["checkpoint"] is not None
+                 and Path(old["checkpoint"]).resolve() == Path(encoder["checkpoint"]).resolve())
+    if not (same_random or same_ckpt):
+        who = old.get("checkpoint") or f"random-{old.get('random_init')}"
+        raise EvaluateError(f"{path} holds the results of another encoder ({who}); pass another "
+                            "--out (or leave --out out: results go under a folder named for the encoder)")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -117,7 +165,8 @@ def _run_linear(task: _Task, encoder, cfg: Config, device, seed: int, memo: dict
                        lin.pooling, lin.max_kernel, cfg, device, "test features", memo)
     probe, acc, scores = probe_and_score(
         x_train, task.y_train, task.groups, x_test, task.y_test, costs=lin.costs, classifier=lin.classifier,
-        cv_folds=lin.cv_folds, standardize=lin.standardize, max_iter=lin.max_iter, seed=seed)
+        cv_folds=lin.cv_folds, standardize=lin.standardize, max_iter=lin.max_iter, seed=seed,
+        n_jobs=lin.n_jobs)
     return {"top1": acc, "cost": probe.cost, "cv_folds": probe.cv_folds,
             "cv_accuracy": {str(k): v for k, v in probe.cv_accuracy.items()},
             "feature_dim": int(x_train.shape[1]), "predictions": scores.argmax(1).tolist()}
@@ -150,14 +199,22 @@ def _run_finetune(task: _Task, encoder, cfg: Config, device, seed: int, out_dir:
     return {"top1": top1(probs, task.y_test), "train_log": log, "predictions": probs.argmax(1).tolist()}
 
 
-def evaluate(cfg: Config, checkpoint: Optional[str] = None, random_init: Optional[str] = None) -> dict[str, Any]:
-    """Run ``cfg.evaluate.protocol`` on ``cfg.evaluate.dataset``; returns (and writes) the results."""
+def evaluate(cfg: Config, checkpoint: Optional[str] = None, random_init: Optional[str] = None,
+             out_dir: Optional[str | Path] = None) -> dict[str, Any]:
+    """Run ``cfg.evaluate.protocol`` on ``cfg.evaluate.dataset``; returns (and writes) the results.
+
+    Results go to ``out_dir``, by default :func:`results_dir` (a folder per encoder and protocol
+    under ``evaluate.out_dir``). Raises :class:`EvaluateError` when that folder holds another
+    encoder's ``results.json``. The decode-once cache defaults to ``evaluate.out_dir/cache``,
+    shared by every encoder (its entries are keyed by file and decode settings only)."""
     ev = cfg.evaluate
     if ev.root is None:
         raise ValueError("evaluate.root is not set: pass --root PATH (the dataset folder)")
     device = resolve_device(ev.device)
-    out_dir = Path(ev.out_dir)
-    cache_dir = (Path(ev.cache_dir) if ev.cache_dir else out_dir / "cache") if ev.cache else None
+    encoder_id = {"checkpoint": checkpoint, "random_init": random_init}
+    cache_dir = (Path(ev.cache_dir) if ev.cache_dir else Path(ev.out_dir) / "cache") if ev.cache else None
+    out_dir = Path(out_dir) if out_dir is not None else results_dir(cfg, checkpoint, random_init)
+    check_results_folder(out_dir, encoder_id)
     splits = ev.splits or splits_of(ev.dataset, ev.root)
     data = pretraining_data_config(checkpoint) or cfg.data
     rows, per_split = [], []
@@ -196,7 +253,7 @@ def evaluate(cfg: Config, checkpoint: Optional[str] = None, random_init: Optiona
         summary[f"{m}_split{splits[0]}"] = mean_std([r[m] for r in per_split if r["split"] == splits[0]])[0]
     results = {
         "dataset": ev.dataset, "protocol": ev.protocol, "root": str(ev.root),
-        "encoder": {"checkpoint": checkpoint, "random_init": random_init},
+        "encoder": encoder_id,
         "splits": per_split, "summary": summary, "config": to_dict(cfg), "data_used": to_dict(data),
     }
     write_json(results, out_dir / "results.json")

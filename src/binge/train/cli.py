@@ -10,17 +10,20 @@ DESCRIPTION = """\
 Pretrain the video and audio encoders on a prepared corpus (paper §3, supplement §4).
 
   binge pretrain --config configs/tiny.yaml data.corpus=corpus/tiny
-  torchrun --nproc-per-node 8 -m binge pretrain --config configs/paper/tv_k1.yaml \\
+  torchrun --nproc-per-node 8 -m binge pretrain --config configs/paper/table1/tv_k1.yaml \\
       data.corpus=/data/tv train.out_dir=runs/tv_k1
+  binge pretrain --config configs/paper/table1/tv_k1.yaml data.corpus=/data/tv \\
+      train.out_dir=runs/tv_k1 --slurm --nodes 2 --gpus-per-node 8 --partition gpu
 
 Overrides are section.key=value pairs applied on top of the config file. The run writes
-out_dir/{config.yaml, metrics.jsonl, tb/, checkpoints/, export/}. Running the same command
+out_dir/{config.yaml, run_info.json, metrics.jsonl, tb/, checkpoints/, export/}. Running the same command
 again resumes from out_dir/checkpoints/last.pt (SIGTERM saves one at the next step boundary).
+--slurm submits the same command as a multi-node job through submitit (docs/cluster.md).
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", "-c", help="YAML config file (configs/tiny.yaml, configs/paper/*.yaml)")
+    parser.add_argument("--config", "-c", help="YAML config file (configs/tiny.yaml, configs/paper/table1/*.yaml)")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value",
                         help="config overrides, e.g. data.corpus=corpus/tiny sampling.k=4")
     group = parser.add_mutually_exclusive_group()
@@ -28,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="resume from this checkpoint (default: out_dir/checkpoints/last.pt if it exists)")
     group.add_argument("--restart", action="store_true",
                        help="ignore existing checkpoints in out_dir and start from step 0")
+    from binge.cluster import add_slurm_arguments
+
+    add_slurm_arguments(parser, "pretrain")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,13 +44,20 @@ def run(args: argparse.Namespace) -> int:
     from binge.train.loop import pretrain
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from binge.cluster import ClusterError, check_model_names, submit_pretrain
+    from binge.runinfo import record_run
+
     try:
         cfg = load_config(args.config, args.overrides)
-    except ConfigError as err:
+        check_model_names(cfg.model.video, cfg.model.audio)
+        if getattr(args, "slurm", False):
+            return submit_pretrain(args, cfg.train.out_dir)
+    except (ConfigError, ClusterError) as err:
         raise SystemExit(f"binge pretrain: {err}") from err
     resume = False if args.restart else (args.resume or True)
     try:
-        out = pretrain(cfg, resume=resume)
+        with record_run(cfg.train.out_dir, "pretrain", device=cfg.train.device):
+            out = pretrain(cfg, resume=resume)
     except (ConfigError, CorpusError, FileNotFoundError, ValueError) as err:
         raise SystemExit(f"binge pretrain: {err}") from err
     print(f"binge pretrain: wrote {out}")

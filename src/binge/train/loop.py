@@ -199,11 +199,13 @@ class Trainer:
 
     def _build_model(self) -> None:
         from binge.models import build_av_model
+        from binge.models.init import apply_model_init
         from binge.objectives import build_objective
 
         cfg, env = self.cfg, self.env
         self.dtype = torch.float64 if cfg.train.precision == "fp64" else torch.float32
         model = build_av_model(cfg.model)
+        apply_model_init(model, cfg.model)  # model.video_init / audio_init (a resume overrides them)
         if env.world_size > 1 and cfg.model.sync_batchnorm:
             model = convert_sync_batchnorm(model, env.device)
         model.to(env.device, self.dtype)
