@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "pretrain": "binge.train.cli",
     "discrepancy": "binge.diagnostics.cli",
     "evaluate": "binge.evaluation.cli",
+    "embed": "binge.library.embed_cli",
+    "search": "binge.library.search_cli",
     "demo": "binge.demo",
 }
 

@@ -1,0 +1,57 @@
+"""``binge embed``: per-snippet features and embeddings of a title library (docs/library.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "write per-snippet features and Eq. 1 embeddings of every title (Parquet, resumable)"
+DESCRIPTION = """\
+For every snippet of every title, write title_id, snippet, start_s, end_s, the pooled backbone
+features feat_video / feat_audio and the projection embeddings z_video / z_audio (Eq. 1's
+space) of a pretrained export, one Parquet shard per title under OUT/titles/, and a per-title
+summary (mean vectors) in OUT/titles.parquet.
+
+Sources: a prepared corpus (--corpus; it must have been prepared with the export's data
+settings), or media files / folders, which are prepared first into OUT/corpus with the
+export's settings (the decode and log-mel of `binge prepare`).
+
+Resumable: rerun the same command after an interruption; finished titles are kept.
+
+examples:
+  binge embed --checkpoint runs/k8/export --corpus corpus/world --split heldout --out lib/heldout
+  binge embed --checkpoint runs/k8/export ~/clips/a.mp4 ~/clips/b.mkv --out lib/clips
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="*", metavar="FILE", help="media files or folders to embed")
+    p.add_argument("--checkpoint", required=True, help="export folder (or checkpoint .pt)")
+    p.add_argument("--corpus", help="prepared corpus folder (instead of FILEs)")
+    p.add_argument("--split", choices=("train", "heldout"), help="only this split of --corpus")
+    p.add_argument("--titles", nargs="+", metavar="ID", help="only these title ids of --corpus")
+    p.add_argument("--out", required=True, help="library folder to write (rerun to resume)")
+    p.add_argument("--batch-size", type=int, default=32, help="snippets per forward pass")
+    p.add_argument("--workers", type=int, default=2,
+                   help="DataLoader processes decoding snippets (and prepare processes)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, bf16) | cpu | cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from binge.library.embed import embed_library
+    from binge.library.store import LibraryError
+
+    try:
+        report = embed_library(args.checkpoint, args.out, corpus=args.corpus,
+                               files=args.files or None, split=args.split, titles=args.titles,
+                               batch_size=args.batch_size, workers=args.workers,
+                               device=args.device, progress=not args.quiet)
+    except (LibraryError, FileNotFoundError, ValueError) as err:
+        print(f"binge embed: {err}", file=sys.stderr)
+        return 1
+    rate = report.snippets / report.seconds if report.seconds > 0 else 0.0
+    print(f"{len(report.titles)} titles in {report.out_dir}: {len(report.embedded)} embedded "
+          f"({report.snippets} snippets, {rate:.1f} snippets/s), {len(report.reused)} kept "
+          "from an earlier run")
+    return 0
