@@ -159,6 +159,7 @@ class Trainer:
     # ------------------------------------------------------------------ construction
     def _build_data(self) -> None:
         from binge.data import SnippetDataset
+        from binge.data.scenes import sampling_scenes
         from binge.sampling import build_sampler
 
         cfg, env = self.cfg, self.env
@@ -181,6 +182,7 @@ class Trainer:
         self.sampler = build_sampler(
             cfg.sampling, counts, groups=getattr(self.dataset, "groups", None),
             seed=cfg.train.seed, rank=env.rank, world_size=env.world_size,
+            scenes=sampling_scenes(cfg, self.dataset.title_ids, counts),
         )
         self.steps_per_epoch = len(self.sampler)
         self.batches = KeyedBatchSampler(self.sampler, cfg.train.seed)

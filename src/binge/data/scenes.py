@@ -1,0 +1,436 @@
+"""Scene boundaries of a corpus: detection, ``scenes.csv`` and the snippet view the sampler uses.
+
+The paper (§4.2, "Sampling window") leaves open that "ideally, we should identify scene
+boundaries and dynamically modify w during sampling". This module finds the boundaries with
+PySceneDetect's content or adaptive detector, driven one decoded frame at a time
+(:class:`SceneCutDetector`: ``push(frame, t)`` / ``finish()``), so the detector can sit in any
+decode loop (``binge prepare``'s transcode, or ``binge scenes`` on a prepared corpus).
+
+``scenes.csv`` (corpus folder, or any file a user brings) has one row per scene:
+``title_id, scene, start_s, end_s``; per title the scenes are numbered ``0, 1, …``, start at
+0 s, are contiguous (``end_s`` of scene ``j`` = ``start_s`` of scene ``j + 1``) and cover the
+title (the last ``end_s`` equals the manifest's ``duration_s`` within
+:data:`END_TOLERANCE_S`). ``scenes.json`` beside it records where the boundaries came from
+(detector and its settings, or the user's file).
+
+Snippet view: snippet ``m`` of a title covers ``[m·L, (m+1)·L)`` and belongs to the scene that
+holds its centre ``(m + ½)·L``; a scene that holds no snippet centre is dropped. Each title
+then has ascending snippet indices where its scenes start (:func:`snippet_scene_starts`),
+which is what :class:`binge.sampling.HierarchicalBatchSampler` takes as ``scenes``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Optional
+
+import numpy as np
+
+from binge.config import ConfigError
+from binge.io import atomic_write_text, write_json
+
+if TYPE_CHECKING:
+    from binge.config import Config
+
+__all__ = [
+    "SCENE_COLUMNS",
+    "END_TOLERANCE_S",
+    "SceneError",
+    "DetectorSettings",
+    "SceneCutDetector",
+    "detection_frame",
+    "iter_detection_frames",
+    "detect_cuts",
+    "scenes_from_cuts",
+    "write_scenes_csv",
+    "read_scenes_csv",
+    "validate_scenes",
+    "snippet_scene_starts",
+    "scenes_from_world",
+    "sampling_scenes",
+    "sampling_needs_scenes",
+    "title_cuts_path",
+    "write_title_cuts",
+    "read_title_cuts",
+    "detect_title",
+    "write_corpus_scenes",
+]
+
+SCENE_COLUMNS = ("title_id", "scene", "start_s", "end_s")
+#: |last end_s − duration_s| allowed (seconds); contiguity is checked to 1 ms.
+END_TOLERANCE_S = 0.5
+_CONTIGUITY_TOLERANCE_S = 1e-3
+
+Scenes = dict[str, list[tuple[float, float]]]  # title_id -> [(start_s, end_s), ...]
+
+
+class SceneError(ConfigError):
+    """A scenes CSV or scene setting that cannot be used; the message names the file and fix."""
+
+
+# ----------------------------------------------------------------------------- detection
+@dataclass(frozen=True)
+class DetectorSettings:
+    """PySceneDetect detector and its settings.
+
+    ``method="content"``: ``ContentDetector`` (a cut where the weighted HSV + edge change
+    between consecutive frames reaches ``threshold``, PySceneDetect's default 27).
+    ``method="adaptive"``: ``AdaptiveDetector`` (a cut where that change exceeds
+    ``threshold`` × its rolling average over ``window_width`` frames each side; default 3).
+    ``min_scene_s``: no two cuts closer than this (seconds). Frames are downscaled to
+    ``width`` pixels wide (aspect kept) before detection; 0 keeps them as decoded.
+    """
+
+    method: Literal["content", "adaptive"] = "content"
+    threshold: Optional[float] = None  # None: the library's default for the method
+    min_scene_s: float = 1.0
+    width: int = 128
+    window_width: int = 2  # adaptive only
+
+    def __post_init__(self) -> None:
+        if self.method not in ("content", "adaptive"):
+            raise SceneError(f"scene detector {self.method!r} is not 'content' or 'adaptive'")
+        if self.min_scene_s < 0 or self.width < 0 or self.window_width < 1:
+            raise SceneError("scene detector: min_scene_s and width must be ≥ 0, "
+                             "window_width ≥ 1")
+
+    def resolved_threshold(self) -> float:
+        if self.threshold is not None:
+            return float(self.threshold)
+        return 27.0 if self.method == "content" else 3.0
+
+    def as_dict(self) -> dict[str, Any]:
+        import scenedetect
+
+        out = asdict(self)
+        out["threshold"] = self.resolved_threshold()
+        out["library"] = f"scenedetect {scenedetect.__version__}"
+        return out
+
+
+class SceneCutDetector:
+    """Scene cuts of one title from its frames, pushed one at a time.
+
+    Args:
+        fps: frame rate of the pushed frames (frames are numbered ``round(t · fps)``).
+        settings: the detector (:class:`DetectorSettings`).
+
+    ``push(frame, t)`` takes an RGB ``(H, W, 3)`` uint8 frame at time ``t`` seconds (strictly
+    increasing); ``finish()`` returns the cut times in seconds (the start of every scene but
+    the first), ascending. Frames wider than ``settings.width`` are downscaled (area
+    interpolation) before detection.
+    """
+
+    def __init__(self, fps: float, settings: DetectorSettings = DetectorSettings()) -> None:
+        from scenedetect.detectors import AdaptiveDetector, ContentDetector
+
+        if not fps > 0:
+            raise SceneError(f"scene detector: fps must be > 0, got {fps}")
+        self.fps = float(fps)
+        self.settings = settings
+        min_len = max(1, int(round(settings.min_scene_s * self.fps)))
+        if settings.method == "content":
+            self._detector = ContentDetector(threshold=settings.resolved_threshold(),
+                                             min_scene_len=min_len)
+        else:
+            self._detector = AdaptiveDetector(adaptive_threshold=settings.resolved_threshold(),
+                                              min_scene_len=min_len,
+                                              window_width=settings.window_width)
+        self._cuts: list[float] = []
+        self._last_frame = -1
+        self._last_tc = None
+        self._finished = False
+
+    def push(self, frame: np.ndarray, t: float) -> None:
+        """Feed the frame shown at ``t`` seconds (RGB, (H, W, 3) uint8)."""
+        import cv2
+        from scenedetect import FrameTimecode
+
+        if self._finished:
+            raise RuntimeError("SceneCutDetector.push after finish()")
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise SceneError(f"scene detector: expected an (H, W, 3) uint8 frame, got "
+                             f"{frame.shape} {frame.dtype}")
+        index = int(round(t * self.fps))
+        if index <= self._last_frame:
+            raise SceneError(f"scene detector: frame times must increase (t={t} after frame "
+                             f"{self._last_frame})")
+        self._last_frame = index
+        h, w = frame.shape[:2]
+        if self.settings.width and w > self.settings.width:
+            size = (self.settings.width, max(1, round(h * self.settings.width / w)))
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        tc = FrameTimecode(index, fps=self.fps)
+        self._last_tc = tc
+        self._cuts.extend(c.seconds for c in self._detector.process_frame(tc, bgr))
+
+    def finish(self) -> list[float]:
+        """Cut times in seconds, ascending and distinct (no cut at 0 s)."""
+        if not self._finished:
+            self._finished = True
+            if self._last_tc is not None:
+                self._cuts.extend(c.seconds for c in self._detector.post_process(self._last_tc))
+        return sorted({round(c, 6) for c in self._cuts if c > 0})
+
+
+def detection_frame(frame: Any, width: int) -> np.ndarray:
+    """A PyAV ``VideoFrame`` as an RGB uint8 array, downscaled by swscale to ``width`` wide
+    (aspect kept; 0 or a narrower frame: as decoded). Cheaper than converting at full size."""
+    if width and frame.width > width:
+        height = max(2, round(frame.height * width / frame.width))
+        return frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+    return frame.to_ndarray(format="rgb24")
+
+
+def iter_detection_frames(video_path: str | Path, width: int) -> Iterator[tuple[np.ndarray, float]]:
+    """``(rgb_frame, t_seconds)`` for every frame of a (prepared) video, decoded with PyAV."""
+    import av
+
+    with av.open(str(video_path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            t = float(frame.pts * stream.time_base) if frame.pts is not None else frame.time
+            yield detection_frame(frame, width), t
+
+
+def detect_cuts(frames: Iterable[tuple[np.ndarray, float]], fps: float,
+                settings: DetectorSettings = DetectorSettings()) -> list[float]:
+    """Cut times (seconds) of a sequence of ``(rgb_frame, t)`` (see :class:`SceneCutDetector`)."""
+    det = SceneCutDetector(fps, settings)
+    for frame, t in frames:
+        det.push(frame, t)
+    return det.finish()
+
+
+def scenes_from_cuts(cuts: Sequence[float], duration_s: float) -> list[tuple[float, float]]:
+    """Contiguous ``(start_s, end_s)`` scenes covering ``[0, duration_s]`` from cut times
+    (cuts outside ``(0, duration_s)`` are ignored)."""
+    inner = sorted({float(c) for c in cuts if 0.0 < c < duration_s})
+    edges = [0.0, *inner, float(duration_s)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+# ----------------------------------------------------------------------------- scenes.csv
+def write_scenes_csv(path: str | Path, scenes: Mapping[str, Sequence[tuple[float, float]]]) -> Path:
+    """Atomically write ``scenes`` (title_id → [(start_s, end_s)]) as ``scenes.csv``."""
+    lines = [",".join(SCENE_COLUMNS)]
+    for title_id, rows in scenes.items():
+        for j, (start, end) in enumerate(rows):
+            lines.append(f"{title_id},{j},{start:.4f},{end:.4f}")
+    return atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def read_scenes_csv(path: str | Path,
+                    durations: Optional[Mapping[str, float]] = None) -> Scenes:
+    """Read and validate a scenes CSV (see the module docstring for the format).
+
+    Args:
+        path: the CSV (columns ``title_id, scene, start_s, end_s``; rows in any order).
+        durations: ``title_id → duration_s`` of the corpus (the manifest); when given, the CSV
+            must have exactly these titles and each title's last scene must end at its
+            duration (± :data:`END_TOLERANCE_S`).
+    Raises:
+        SceneError: a missing file or column, a non-number, a gap/overlap, a scene numbering
+            other than 0, 1, …, or titles that do not match the corpus.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SceneError(f"{path} does not exist: run `binge scenes CORPUS` to detect scenes, "
+                         "or pass a scenes CSV (columns title_id, scene, start_s, end_s)")
+    raw: dict[str, list[tuple[int, float, float]]] = {}
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in SCENE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SceneError(f"{path}: missing column(s) {missing}; a scenes CSV has the "
+                             f"columns {', '.join(SCENE_COLUMNS)}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                item = (int(row["scene"]), float(row["start_s"]), float(row["end_s"]))
+            except (TypeError, ValueError):
+                raise SceneError(f"{path}:{line}: scene must be an integer and start_s, end_s "
+                                 f"numbers (got {row})") from None
+            raw.setdefault(row["title_id"], []).append(item)
+    scenes = {t: _title_scenes(path, t, rows) for t, rows in raw.items()}
+    if durations is not None:
+        validate_scenes(scenes, durations, where=str(path))
+    return scenes
+
+
+def _title_scenes(path: Path, title_id: str,
+                  rows: list[tuple[int, float, float]]) -> list[tuple[float, float]]:
+    rows = sorted(rows)
+    ids = [r[0] for r in rows]
+    if ids != list(range(len(rows))):
+        raise SceneError(f"{path}: title {title_id!r} has scene numbers {ids[:8]}…; number "
+                         "each title's scenes 0, 1, 2, … in time order")
+    out = []
+    for j, start, end in rows:
+        if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
+            raise SceneError(f"{path}: title {title_id!r} scene {j}: end_s {end} must be "
+                             f"after start_s {start}")
+        out.append((start, end))
+    if abs(out[0][0]) > _CONTIGUITY_TOLERANCE_S:
+        raise SceneError(f"{path}: title {title_id!r} scene 0 starts at {out[0][0]} s; the "
+                         "first scene must start at 0")
+    for j in range(1, len(out)):
+        if abs(out[j][0] - out[j - 1][1]) > _CONTIGUITY_TOLERANCE_S:
+            raise SceneError(f"{path}: title {title_id!r}: scene {j - 1} ends at "
+                             f"{out[j - 1][1]} s but scene {j} starts at {out[j][0]} s; scenes "
+                             "must be contiguous (end_s of one = start_s of the next)")
+    return out
+
+
+def validate_scenes(scenes: Mapping[str, Sequence[tuple[float, float]]],
+                    durations: Mapping[str, float], where: str = "scenes") -> None:
+    """Check that ``scenes`` has exactly the corpus titles and covers each one.
+
+    Raises:
+        SceneError: titles missing or unknown, or a last scene that does not end at the
+            title's duration (± :data:`END_TOLERANCE_S`).
+    """
+    missing = sorted(set(durations) - set(scenes))
+    unknown = sorted(set(scenes) - set(durations))
+    if missing:
+        raise SceneError(f"{where}: no scenes for {len(missing)} corpus title(s) "
+                         f"({', '.join(missing[:5])}…); give every title of the manifest")
+    if unknown:
+        raise SceneError(f"{where}: {len(unknown)} title(s) not in the corpus manifest "
+                         f"({', '.join(unknown[:5])}…); remove their rows")
+    for title_id, rows in scenes.items():
+        end, duration = rows[-1][1], float(durations[title_id])
+        if abs(end - duration) > END_TOLERANCE_S:
+            raise SceneError(f"{where}: title {title_id!r}: the last scene ends at {end} s "
+                             f"but the title lasts {duration} s; scenes must cover the title "
+                             f"(± {END_TOLERANCE_S} s)")
+
+
+def snippet_scene_starts(scenes: Sequence[tuple[float, float]], num_snippets: int,
+                         snippet_s: float) -> np.ndarray:
+    """Snippet indices where a title's scenes start, for the sampler.
+
+    Snippet ``m`` (covering ``[m·L, (m+1)·L)``, ``L = snippet_s``) belongs to the scene that
+    holds ``(m + ½)·L``; scenes that hold no snippet centre are dropped. Returns an ascending
+    int64 array whose first element is 0 (empty when ``num_snippets`` is 0); scene ``j`` of
+    the result covers snippets ``[starts[j], starts[j+1])`` (the last one up to
+    ``num_snippets``).
+    """
+    if num_snippets <= 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.array([s for s, _ in scenes], dtype=np.float64)
+    first = np.ceil(starts / snippet_s - 0.5 - 1e-9).astype(np.int64)
+    first = np.clip(first, 0, num_snippets)
+    first[0] = 0
+    return np.unique(first[first < num_snippets])
+
+
+# ----------------------------------------------------------------------------- sources
+def scenes_from_world(world_dir: str | Path, title_ids: Optional[Iterable[str]] = None,
+                      durations: Optional[Mapping[str, float]] = None) -> Scenes:
+    """Ground-truth scenes of a TV world (``ground_truth/<title_id>.json``, docs/world.md).
+
+    ``title_ids``: which titles (default: every ground-truth file). ``durations``: clip the
+    last scene to each title's corpus duration (the prepared title may be a frame shorter).
+    """
+    gt_dir = Path(world_dir) / "ground_truth"
+    if not gt_dir.is_dir():
+        raise SceneError(f"{gt_dir} does not exist: {world_dir} is not a TV world "
+                         "(made by `binge world`)")
+    ids = sorted(p.stem for p in gt_dir.glob("*.json")) if title_ids is None else list(title_ids)
+    out: Scenes = {}
+    for title_id in ids:
+        path = gt_dir / f"{title_id}.json"
+        if not path.is_file():
+            raise SceneError(f"{path} does not exist: title {title_id!r} is not in the world")
+        rows = [(float(s["start_s"]), float(s["end_s"]))
+                for s in json.loads(path.read_text())["scenes"]]
+        if durations is not None:
+            cuts = [s for s, _ in rows[1:]]
+            rows = scenes_from_cuts(cuts, float(durations[title_id]))
+        out[title_id] = rows
+    return out
+
+
+def sampling_needs_scenes(cfg: "Config") -> bool:
+    """Whether the ``sampling`` section asks for a scene policy."""
+    return cfg.sampling.window == "scene" or cfg.sampling.scene_policy is not None
+
+
+def sampling_scenes(cfg: "Config", title_ids: Sequence[str],
+                    num_snippets: Sequence[int]) -> Optional[list[np.ndarray]]:
+    """Per-title snippet scene starts for the sampler, or None if no scene policy is set.
+
+    Reads ``cfg.sampling.scenes`` (default ``<data.corpus>/scenes.csv``), checks it against the
+    corpus manifest (:func:`read_scenes_csv`) and maps each of ``title_ids`` to snippet
+    indices (:func:`snippet_scene_starts`) with ``L = data.frames / data.fps``.
+
+    Raises:
+        SceneError: no scenes file, or one that does not fit the corpus.
+    """
+    if not sampling_needs_scenes(cfg):
+        return None
+    from binge.data.corpus import read_manifest
+
+    corpus = Path(cfg.data.corpus)
+    path = Path(cfg.sampling.scenes) if cfg.sampling.scenes else corpus / "scenes.csv"
+    durations = {r["title_id"]: float(r["duration_s"]) for r in read_manifest(corpus)}
+    scenes = read_scenes_csv(path, durations)
+    L = cfg.data.snippet_seconds
+    return [snippet_scene_starts(scenes[t], int(m), L) for t, m in zip(title_ids, num_snippets)]
+
+
+# ----------------------------------------------------------------------------- corpus files
+def title_cuts_path(corpus_dir: str | Path, title_id: str) -> Path:
+    """Per-title detection result (``CORPUS/scenes/<title_id>.json``), what makes detection
+    resumable title by title."""
+    return Path(corpus_dir) / "scenes" / f"{title_id}.json"
+
+
+def write_title_cuts(corpus_dir: str | Path, title_id: str, settings: DetectorSettings,
+                     fps: float, cuts: Sequence[float]) -> Path:
+    """Record one title's detected cuts with the settings and frame rate they came from."""
+    path = title_cuts_path(corpus_dir, title_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_json({"settings": settings.as_dict(), "fps": float(fps),
+                       "cuts_s": [float(c) for c in cuts]}, path, indent=1, sort_keys=True)
+
+
+def read_title_cuts(corpus_dir: str | Path, title_id: str, settings: DetectorSettings,
+                    fps: float) -> Optional[list[float]]:
+    """The recorded cuts of a title if they were detected with these settings, else None."""
+    path = title_cuts_path(corpus_dir, title_id)
+    if not path.is_file():
+        return None
+    done = json.loads(path.read_text())
+    if done.get("settings") != settings.as_dict() or done.get("fps") != float(fps):
+        return None
+    return [float(c) for c in done["cuts_s"]]
+
+
+def detect_title(corpus_dir: str | Path, row: Mapping[str, Any], settings: DetectorSettings,
+                 fps: float) -> list[float]:
+    """Detect the cuts of one prepared title by decoding its ``video_path`` (no transcode)."""
+    frames = iter_detection_frames(Path(corpus_dir) / row["video_path"], settings.width)
+    return detect_cuts(frames, fps, settings)
+
+
+def write_corpus_scenes(corpus_dir: str | Path, scenes: Mapping[str, Sequence[tuple[float, float]]],
+                        durations: Mapping[str, float], info: dict[str, Any],
+                        out: Optional[str | Path] = None) -> Path:
+    """Validate ``scenes`` against the corpus and write ``scenes.csv`` (or ``out``) and, beside
+    it, ``scenes.json`` (``info``: where the boundaries came from, plus counts)."""
+    validate_scenes(scenes, durations, where=str(out or Path(corpus_dir) / "scenes.csv"))
+    path = Path(out) if out is not None else Path(corpus_dir) / "scenes.csv"
+    ordered = {t: scenes[t] for t in durations}
+    write_scenes_csv(path, ordered)
+    counts = [len(v) for v in ordered.values()]
+    write_json({**info, "titles": len(counts), "scenes": int(sum(counts)),
+                "csv": path.name}, path.with_suffix(".json"), indent=1, sort_keys=True)
+    return path

@@ -1,0 +1,111 @@
+"""`binge scenes`: scene boundaries of a prepared corpus (detected, or brought by the user)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "detect (or import) the scene boundaries of a prepared corpus"
+DESCRIPTION = """\
+Write CORPUS/scenes.csv (title_id, scene, start_s, end_s: contiguous scenes covering each
+title) and CORPUS/scenes.json (where the boundaries came from), for the scene sampling
+policies (sampling.window=scene, sampling.scene_policy=distinct; docs/sampling.md).
+
+By default the scenes are detected with PySceneDetect on the prepared videos (decoded, never
+re-transcoded). Resumable: each title's cuts are kept in CORPUS/scenes/<title_id>.json with
+the detector settings, and a rerun with the same settings detects only the titles missing.
+Titles whose cuts `binge prepare` already recorded with the same settings are not decoded.
+
+--scenes CSV brings your own boundaries (same columns) instead; --from-world WORLD takes the
+ground-truth scenes of a TV world made by `binge world`. --out writes the CSV elsewhere (e.g.
+to keep detected and ground-truth scenes side by side; point sampling.scenes at it).
+
+examples:
+  binge scenes corpus/world
+  binge scenes corpus/world --detector adaptive --min-scene-s 2
+  binge scenes corpus/world --from-world data/world --out corpus/world/scenes_gt.csv
+  binge scenes corpus/movies --scenes my_scenes.csv
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("corpus", metavar="CORPUS", help="a corpus folder (binge prepare)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--scenes", metavar="CSV", help="use these boundaries (title_id, scene, "
+                        "start_s, end_s) instead of detecting")
+    source.add_argument("--from-world", metavar="WORLD", help="use a TV world's ground-truth "
+                        "scenes (WORLD/ground_truth/<title_id>.json)")
+    parser.add_argument("--detector", choices=["content", "adaptive"], default="content",
+                        help="PySceneDetect detector (default: content)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="detector threshold (default: the library's, 27 content / 3 "
+                             "adaptive)")
+    parser.add_argument("--min-scene-s", type=float, default=1.0,
+                        help="no two cuts closer than this many seconds (default 1)")
+    parser.add_argument("--width", type=int, default=128,
+                        help="frames are downscaled to this width before detection (default "
+                             "128; 0: as decoded)")
+    parser.add_argument("--out", metavar="CSV", help="write here instead of CORPUS/scenes.csv")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from binge.data.corpus import CorpusError
+
+    from binge.data.scenes import SceneError
+
+    try:
+        path, info = _run(args)
+    except (SceneError, CorpusError) as err:
+        print(f"binge scenes: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {info['scenes']} scenes of {info['titles']} titles to {path} "
+          f"({info['source']})")
+    return 0
+
+
+def _run(args: argparse.Namespace):
+    import json
+    from pathlib import Path
+
+    from binge.data.corpus import read_corpus_params, read_manifest
+    from binge.data.scenes import (
+        DetectorSettings, read_scenes_csv, scenes_from_world, write_corpus_scenes,
+    )
+
+    corpus = Path(args.corpus)
+    rows = read_manifest(corpus)
+    durations = {r["title_id"]: float(r["duration_s"]) for r in rows}
+    if args.scenes:
+        scenes = read_scenes_csv(args.scenes, durations)
+        info = {"source": "user", "path": str(Path(args.scenes).resolve())}
+    elif args.from_world:
+        scenes = scenes_from_world(args.from_world, list(durations), durations)
+        info = {"source": "world ground truth", "path": str(Path(args.from_world).resolve())}
+    else:
+        settings = DetectorSettings(method=args.detector, threshold=args.threshold,
+                                    min_scene_s=args.min_scene_s, width=args.width)
+        fps = float(read_corpus_params(corpus)["fps"])
+        scenes = _detect_all(corpus, rows, settings, fps, progress=not args.quiet)
+        info = {"source": "detected", "detector": settings.as_dict(), "fps": fps}
+    path = write_corpus_scenes(corpus, scenes, durations, info, out=args.out)
+    return path, json.loads(path.with_suffix(".json").read_text())
+
+
+def _detect_all(corpus, rows, settings, fps, progress: bool):
+    from tqdm import tqdm
+
+    from binge.data.scenes import detect_title, read_title_cuts, scenes_from_cuts, write_title_cuts
+
+    scenes = {}
+    bar = tqdm(rows, desc="scenes", unit="title", disable=not progress)
+    for row in bar:
+        title_id = row["title_id"]
+        cuts = read_title_cuts(corpus, title_id, settings, fps)
+        if cuts is None:
+            bar.set_postfix_str(title_id)
+            cuts = detect_title(corpus, row, settings, fps)
+            write_title_cuts(corpus, title_id, settings, fps, cuts)
+        scenes[title_id] = scenes_from_cuts(cuts, float(row["duration_s"]))
+    return scenes
