@@ -180,3 +180,19 @@ def test_cli_embeds_chosen_titles_and_resumes(tiny_export, tiny_corpus, tmp_path
     assert [p.name for p in (tmp_path / "lib" / "titles").iterdir()] == ["show01_e01.parquet"]
     assert main(args) == 0
     assert "0 embedded (0 snippets" in capsys.readouterr().out
+
+
+def test_cli_random_init_is_seeded(tiny_corpus, tmp_path, capsys):
+    from binge.cli import main
+
+    config = Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml"
+
+    def run(name: str, seed: int) -> bytes:
+        out = tmp_path / name
+        assert main(["embed", "--random-init", str(config), "--seed", str(seed), "--corpus",
+                     str(tiny_corpus), "--titles", "movie01", "--out", str(out), "--quiet",
+                     "--workers", "0"]) == 0
+        assert (out / "random_init_export" / "config.json").is_file()
+        return vectors(read_shard(shard_path(out, "movie01")), "z_audio").tobytes()
+
+    assert run("a", 0) == run("b", 0) != run("c", 1)

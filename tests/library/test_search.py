@@ -10,7 +10,8 @@ import pytest
 from binge.library import LibraryError, LibraryIndex, build_index, nearest_titles, search
 from binge.library.query import select_snippets
 from binge.library.store import VECTOR_COLUMNS, read_summary, vectors
-from binge.library.world_eval import chance_recall, recall_excluding_title, snippet_events
+from binge.library.world_eval import (chance_recall, recall_excluding_title, snippet_events,
+                                      title_groups)
 
 
 def test_exact_inner_product_matches_numpy():
@@ -155,3 +156,12 @@ def test_snippet_events_follow_the_world_scenes(tiny_world):
     assert ev[0] == s0["event"] and ev[1] == gt["scenes"][1]["event"]
     with pytest.raises(LibraryError, match="ground_truth"):
         snippet_events(tiny_world, ["nope"], np.array([0.0]), np.array([3.2]))
+
+
+def test_title_groups_are_the_world_shows(tiny_world):
+    import csv
+
+    with open(tiny_world / "metadata.csv", newline="") as f:
+        meta = {r["title_id"]: r["group"] for r in csv.DictReader(f)}
+    ids = sorted(meta)
+    assert title_groups(tiny_world, ids).tolist() == [meta[t] for t in ids]

@@ -36,7 +36,8 @@ from binge.data.corpus import PARAM_KEYS, CorpusError, prepare_params, read_corp
 from binge.io import remove_stale_temporaries, write_json
 from binge.library.store import LibraryError, shard_path, write_shard, write_summary
 
-__all__ = ["EmbedReport", "embed_library", "export_config", "export_fingerprint", "embed_batch"]
+__all__ = ["EmbedReport", "embed_library", "export_config", "export_fingerprint", "embed_batch",
+           "random_init_export"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,21 @@ def export_fingerprint(checkpoint: str | Path) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()
+
+
+def random_init_export(config: str | Path, out_dir: str | Path, seed: int = 0) -> Path:
+    """Export a randomly initialised AVModel of ``config``'s models (the floor of a comparison)
+    into ``out_dir`` (seeded with ``seed``; reused when it exists), for :func:`embed_library`."""
+    from binge.config import load_config
+    from binge.models import build_av_model
+    from binge.train.export import export_model
+
+    out = Path(out_dir)
+    if (out / "config.json").is_file():
+        return out
+    cfg = load_config(config)
+    torch.manual_seed(seed)
+    return export_model(build_av_model(cfg.model), cfg, out)
 
 
 def _check_geometry(corpus: Path, cfg: Config, checkpoint: Path) -> None:

@@ -21,12 +21,18 @@ Resumable: rerun the same command after an interruption; finished titles are kep
 examples:
   binge embed --checkpoint runs/k8/export --corpus corpus/world --split heldout --out lib/heldout
   binge embed --checkpoint runs/k8/export ~/clips/a.mp4 ~/clips/b.mkv --out lib/clips
+  binge embed --random-init configs/tiny.yaml --corpus corpus/world --split heldout --out lib/floor
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", metavar="FILE", help="media files or folders to embed")
-    p.add_argument("--checkpoint", required=True, help="export folder (or checkpoint .pt)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--checkpoint", help="export folder (or checkpoint .pt)")
+    which.add_argument("--random-init", metavar="CONFIG",
+                       help="instead of an export: the randomly initialised models of this "
+                            "config (seed --seed), exported to OUT/random_init_export")
+    p.add_argument("--seed", type=int, default=0, help="seed of --random-init")
     p.add_argument("--corpus", help="prepared corpus folder (instead of FILEs)")
     p.add_argument("--split", choices=("train", "heldout"), help="only this split of --corpus")
     p.add_argument("--titles", nargs="+", metavar="ID", help="only these title ids of --corpus")
@@ -39,11 +45,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from binge.library.embed import embed_library
+    from pathlib import Path
+
+    from binge.library.embed import embed_library, random_init_export
     from binge.library.store import LibraryError
 
     try:
-        report = embed_library(args.checkpoint, args.out, corpus=args.corpus,
+        checkpoint = args.checkpoint or random_init_export(
+            args.random_init, Path(args.out) / "random_init_export", args.seed)
+        report = embed_library(checkpoint, args.out, corpus=args.corpus,
                                files=args.files or None, split=args.split, titles=args.titles,
                                batch_size=args.batch_size, workers=args.workers,
                                device=args.device, progress=not args.quiet)
