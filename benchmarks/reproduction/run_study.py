@@ -11,7 +11,11 @@ and world-sound (``configs/study/world_*_linear.yaml``). Groups (tv_paper.md §4
 - ``objectives`` Self/Cross/Joint-AVID, AVID+CMA, CrissCross, k = 1 (avid_cma.md, crisscross)
 - ``bank``       Self/Cross/Joint-AVID with ``objective.avid.bank_init=encode`` (the bank filled by
                  the initial encoders before step 1, so Z̄ is estimated against real features)
-- ``window``     k = 16, w ∈ {16 (= k, adjacent), 24}; w = M_n is ``k16_wM`` (Table 1, Fig. 1b–c)
+- ``window``     k = 16, w ∈ {16 (= k, adjacent), 24}; w = M_n is ``k16_wM`` (Table 1, Fig. 1b–c);
+                 and the scene policies (paper §4.2's future work; docs/sampling.md):
+                 ``window: scene`` (``k16_wscene``) and ``scene_policy: distinct``
+                 (``k16_distinct``), with the detected scenes (CORPUS/scenes.csv, ``binge
+                 scenes``) and with the world's ground-truth scenes (``*_gt``)
 - ``l2``         ℓ2-normalised, τ ∈ {0.07, 0.3}, k = 16, against unnormalised ``k16_wM`` (Table 2)
 - ``jitter``     σ ∈ {0.5, 1} with k = 1 and k = 16; σ = 0 is ``k1_wM``/``k16_wM`` (Table 2, Fig. 2)
 
@@ -48,6 +52,14 @@ AVID_LR = "optim.lr=5e-4"  # the shipped configs/objectives/*_tiny.yaml choices
 CRISSCROSS = ["objective.name=crisscross", "augment.pipeline=crisscross", "optim.lr=2e-4",
               "optim.warmup_start_lr=2e-5", "optim.weight_decay=1e-4"]
 
+#: the scene policies, run with the window group; "{corpus}" is the study's corpus folder
+SCENE_SETTINGS = [
+    (f"k16_{name}{suffix}", ["sampling.k=16", policy, "sampling.short_titles=shrink_window",
+                             *scenes])
+    for name, policy in (("wscene", "sampling.window=scene"),
+                         ("distinct", "sampling.scene_policy=distinct"))
+    for suffix, scenes in (("", []), ("_gt", ["sampling.scenes={corpus}/scenes_gt.csv"]))
+]
 #: group → [(setting name, overrides)]
 FLOOR = "random_init"  # no pretraining: the linear probes' floor, one random init per seed
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
@@ -63,7 +75,8 @@ SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
                                    "objective.avid.bank_init=encode"])
              for v in ("self", "cross", "joint")],
     "window": [(f"k16_w{w}", ["sampling.k=16", f"sampling.window={w}",
-                              "sampling.short_titles=shrink_window"]) for w in (16, 24)],
+                              "sampling.short_titles=shrink_window"]) for w in (16, 24)]
+    + SCENE_SETTINGS,
     "l2": [(f"k16_l2_tau{t}", ["sampling.k=16", "objective.normalize=true",
                                f"objective.temperature={t}"]) for t in (0.07, 0.3)],
     "jitter": [(f"k{k}_jitter{s}", [f"sampling.k={k}", f"augment.color_jitter={s}"])
@@ -119,7 +132,8 @@ def run_setting(out: Path, corpus: Path, world: Path, name: str, overrides: list
     else:
         _once(run / "export", "config.json", [
             "pretrain", "--config", str(CONFIGS / "pretrain.yaml"), f"data.corpus={corpus}",
-            f"train.out_dir={run}", f"train.seed={seed}", *overrides,
+            f"train.out_dir={run}", f"train.seed={seed}",
+            *[o.format(corpus=corpus) for o in overrides],
             *_init_overrides(out, name, seed, init_step), *extra])
         disc = run / "discrepancy"
         _once(disc, "discrepancy.json", [
@@ -190,7 +204,10 @@ def prepare_world(out: Path, preset: str, workers: int) -> tuple[Path, Path]:
     for argv in (["world", "--out", str(world), "--preset", preset, "--seed", "0",
                   "--workers", str(workers)],
                  ["prepare", "--metadata", str(world / "metadata.csv"), "--config",
-                  str(CONFIGS / "pretrain.yaml"), "--out", str(corpus), "--workers", str(workers)]):
+                  str(CONFIGS / "pretrain.yaml"), "--out", str(corpus), "--workers", str(workers)],
+                 ["scenes", str(corpus), "--quiet"],  # detected: CORPUS/scenes.csv
+                 ["scenes", str(corpus), "--from-world", str(world),
+                  "--out", str(corpus / "scenes_gt.csv")]):
         _run(argv)
     return world, corpus
 

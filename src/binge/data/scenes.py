@@ -59,6 +59,10 @@ __all__ = [
     "read_title_cuts",
     "detect_title",
     "write_corpus_scenes",
+    "detect_corpus",
+    "PrepareSceneHook",
+    "prepare_scene_hook",
+    "finish_prepare_scenes",
 ]
 
 SCENE_COLUMNS = ("title_id", "scene", "start_s", "end_s")
@@ -434,3 +438,68 @@ def write_corpus_scenes(corpus_dir: str | Path, scenes: Mapping[str, Sequence[tu
     write_json({**info, "titles": len(counts), "scenes": int(sum(counts)),
                 "csv": path.name}, path.with_suffix(".json"), indent=1, sort_keys=True)
     return path
+
+
+def detect_corpus(corpus_dir: str | Path, rows: Sequence[Mapping[str, Any]],
+                  settings: DetectorSettings, fps: float, progress: bool = True) -> Scenes:
+    """Scenes of every manifest row: a title's recorded cuts (``binge prepare`` or an earlier
+    run, same settings) are reused, the others detected by decoding the prepared video and
+    recorded (resumable). tqdm progress over titles."""
+    from tqdm import tqdm
+
+    scenes: Scenes = {}
+    bar = tqdm(rows, desc="scenes", unit="title", disable=not progress)
+    for row in bar:
+        title_id = row["title_id"]
+        cuts = read_title_cuts(corpus_dir, title_id, settings, fps)
+        if cuts is None:
+            bar.set_postfix_str(title_id)
+            cuts = detect_title(corpus_dir, row, settings, fps)
+            write_title_cuts(corpus_dir, title_id, settings, fps, cuts)
+        scenes[title_id] = scenes_from_cuts(cuts, float(row["duration_s"]))
+    return scenes
+
+
+# ----------------------------------------------------------------------------- binge prepare
+class PrepareSceneHook:
+    """Scene detection on the frames ``binge prepare`` transcodes (no second decode).
+
+    ``on_frame(frame, t)`` takes the PyAV frame the transcoder is about to encode (any pixel
+    format; converted to RGB at ``settings.width`` by swscale); ``save(corpus_dir, title_id)``
+    records the title's cuts (``CORPUS/scenes/<title_id>.json``), which ``binge scenes`` and
+    :func:`finish_prepare_scenes` then reuse.
+    """
+
+    def __init__(self, settings: DetectorSettings, fps: float) -> None:
+        self.settings, self.fps = settings, float(fps)
+        self._detector = SceneCutDetector(fps, settings)
+
+    def on_frame(self, frame: Any, t: float) -> None:
+        self._detector.push(detection_frame(frame, self.settings.width), t)
+
+    def save(self, corpus_dir: str | Path, title_id: str) -> Path:
+        return write_title_cuts(corpus_dir, title_id, self.settings, self.fps,
+                                self._detector.finish())
+
+
+def prepare_scene_hook(data: Any) -> Optional[PrepareSceneHook]:
+    """The hook for one title, or None when ``data.scene_detector`` is None (detection off)."""
+    method = getattr(data, "scene_detector", None)
+    return None if method is None else PrepareSceneHook(DetectorSettings(method=method),
+                                                        data.fps)
+
+
+def finish_prepare_scenes(corpus_dir: str | Path, rows: Sequence[Mapping[str, Any]], data: Any,
+                          progress: bool = True) -> Optional[Path]:
+    """After ``binge prepare``: write ``scenes.csv`` + ``scenes.json`` from the recorded cuts
+    (titles prepared by an earlier run without them are decoded once). None when detection
+    is off."""
+    method = getattr(data, "scene_detector", None)
+    if method is None:
+        return None
+    settings = DetectorSettings(method=method)
+    scenes = detect_corpus(corpus_dir, rows, settings, data.fps, progress=progress)
+    durations = {r["title_id"]: float(r["duration_s"]) for r in rows}
+    info = {"source": "detected at prepare", "detector": settings.as_dict(),
+            "fps": float(data.fps)}
+    return write_corpus_scenes(corpus_dir, scenes, durations, info)

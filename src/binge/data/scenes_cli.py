@@ -94,18 +94,6 @@ def _run(args: argparse.Namespace):
 
 
 def _detect_all(corpus, rows, settings, fps, progress: bool):
-    from tqdm import tqdm
+    from binge.data.scenes import detect_corpus
 
-    from binge.data.scenes import detect_title, read_title_cuts, scenes_from_cuts, write_title_cuts
-
-    scenes = {}
-    bar = tqdm(rows, desc="scenes", unit="title", disable=not progress)
-    for row in bar:
-        title_id = row["title_id"]
-        cuts = read_title_cuts(corpus, title_id, settings, fps)
-        if cuts is None:
-            bar.set_postfix_str(title_id)
-            cuts = detect_title(corpus, row, settings, fps)
-            write_title_cuts(corpus, title_id, settings, fps, cuts)
-        scenes[title_id] = scenes_from_cuts(cuts, float(row["duration_s"]))
-    return scenes
+    return detect_corpus(corpus, rows, settings, fps, progress=progress)
