@@ -41,6 +41,7 @@ __all__ = [
     "SamplingConfig",
     "ModelConfig",
     "ObjectiveConfig",
+    "validate",
     "OptimConfig",
     "TrainConfig",
     "DiscrepancyConfig",
@@ -92,7 +93,9 @@ class AugmentConfig:
     crop_size: int = 158
     audio_mask_max_fraction: float = 0.25  # drop up to 25 % of time OR frequency axis
     color_jitter: float = 0.0  # σ: brightness/contrast/saturation ~ U[max(0,1-σ), 1+σ]
-    pipeline: str = "paper"  # "paper" | "crisscross" (Tables S1, S2)
+    # the views and transforms of the training set: "auto" (the objective's own), or that
+    # pipeline's name, which must then be the objective's ("paper"; "crisscross": Tables S1, S2)
+    pipeline: str = "auto"
 
 
 @dataclass
@@ -123,6 +126,8 @@ class ModelConfig:
 
     video: str = "r2plus1d_18"
     audio: str = "resnet18_audio"
+    video_kwargs: dict[str, Any] = field(default_factory=dict)  # constructor arguments of model.video
+    audio_kwargs: dict[str, Any] = field(default_factory=dict)  # constructor arguments of model.audio
     embed_dim: int = 512  # d
     head_hidden_dim: Optional[int] = None  # None: same as the encoder's num_features
     sync_batchnorm: bool = True  # convert BatchNorm to SyncBatchNorm under DDP
@@ -130,57 +135,114 @@ class ModelConfig:
     audio_init: Optional[str] = None  # torchvision key names or a binge export; None: random
 
 
-@dataclass
-class AvidConfig:
-    """AVID (avid_cma.md §3, Eq. 1–5)."""
-
-    variant: Literal["self", "cross", "joint"] = "cross"
-    memory_dim: int = 128  # the MLP head's output: C → hidden → hidden → 128 (§3.3)
-    head_hidden_dim: int = 512
-    num_negatives: int = 1024  # K, drawn uniformly, never the instance itself
-    temperature: float = 0.07  # τ
-    momentum: float = 0.5  # EMA of the memory bank
-    snippets_per_instance: int = 1  # b: an instance is b consecutive snippets of a title
-    bank_dtype: Literal["float32", "float16"] = "float32"  # float16: 256 B/instance/modality
-    # "random": the paper's random initial bank. "encode": one pass of the initial encoders
-    # fills it before step 1, so Z̄ is estimated against real features (docs/objectives.md)
-    bank_init: Literal["random", "encode"] = "random"
-
-
-@dataclass
-class CmaConfig:
-    """AVID + CMA (avid_cma.md §4, Eq. 6–9)."""
-
-    num_positives: int = 32  # K_p of Eq. 7 (the instance itself is never one)
-    weight: float = 1.0  # λ of Eq. 9
-    recompute_every_epochs: int = 1  # N: positives recomputed from the banks every N epochs
-    init_checkpoint: Optional[str] = None  # a Cross-AVID checkpoint (loaded weights_only)
-    chunk_size: int = 4096  # rows × columns of one block of ρ (bounded memory)
-
-
-@dataclass
-class CrissCrossConfig:
-    """CrissCross (crisscross_supplement.md Algorithm 1, Tables S7, S8)."""
-
-    projector_dim: int = 2048  # Table S7: C → 2048 → 2048 → 2048 (fc-bn-relu ×2, fc-bn)
-    predictor_hidden_dim: int = 512  # Table S8: 2048 → 512 → 2048
-    predictor_lr_multiplier: float = 10.0  # Table S10: lr_vp / lr_vb = 0.002 / 0.0002
-    view_fraction: float = 0.75  # each view spans this fraction of the snippet (> 0.5: overlap)
-    larc: bool = False  # wrap the optimiser in LARC (Table S10, "Adam*")
-    larc_trust_coefficient: float = 0.001
-    larc_clip: bool = True
-
-
-@dataclass
 class ObjectiveConfig:
-    """Which pretraining objective; ``nce`` is the paper's Eq. 1."""
+    """Which pretraining objective (``name``, default ``nce``: the paper's Eq. 1) and the
+    options of every registered objective.
 
-    name: Literal["nce", "avid", "cma", "crisscross"] = "nce"
-    normalize: bool = False  # Eq. 1 in an unnormalized space by default; True: ℓ2 + τ
-    temperature: float = 1.0  # τ, only used when normalize=True (Table 2: 0.07, 0.3)
-    avid: AvidConfig = field(default_factory=AvidConfig)
-    cma: CmaConfig = field(default_factory=CmaConfig)
-    crisscross: CrissCrossConfig = field(default_factory=CrissCrossConfig)
+    Each objective registers an options dataclass (``binge.objectives.register_objective``) and
+    owns it: ``objective.<name>`` in YAML or overrides is checked against it, and
+    ``cfg.objective.<name>`` is the typed instance (``cfg.objective.avid.variant``). Eq. 1's
+    options are flat (``objective.normalize``, ``objective.temperature``), as the paper configs
+    write them. ``name`` must be a registered objective; an unknown name or option is an
+    error naming the key. Instances are built by :func:`from_dict` (or with no arguments, for
+    the defaults).
+    """
+
+    def __init__(self, name: str = "nce", options: Optional[dict[str, Any]] = None) -> None:
+        entries = _objective_entries()
+        if name not in entries:
+            raise ConfigError(_unknown_objective(name, "objective.name", entries))
+        options = dict(options or {})
+        for key, entry in entries.items():
+            if entry.options is not None and key not in options:
+                options[key] = entry.default_options()
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "options", options)
+
+    def __getattr__(self, key: str) -> Any:
+        options = self.__dict__.get("options", {})
+        if key in options:
+            return options[key]
+        for entry_name, opts in options.items():  # the flat options (Eq. 1's)
+            entry = _objective_entries().get(entry_name)
+            if entry is not None and entry.flat and key in {f.name for f in dataclasses.fields(opts)}:
+                return getattr(opts, key)
+        raise AttributeError(f"objective has no option {key!r}; registered: {sorted(options)}")
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign objective.{key}; use dataclasses.replace "
+                                              "on its options or build a new config")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObjectiveConfig) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"ObjectiveConfig({self.to_dict()!r})"
+
+    def replace(self, name: Optional[str] = None, **changes: Any) -> "ObjectiveConfig":
+        """A copy with ``name`` and/or options replaced: ``avid=AvidOptions(...)`` replaces a
+        section, ``normalize=True`` a flat (Eq. 1) option. Checked like a loaded config."""
+        data = self.to_dict()
+        for key, value in changes.items():
+            data[key] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        if name is not None:
+            data["name"] = name
+        return _objective_from_dict(data, "objective")
+
+    def entry(self) -> Any:
+        """The registry entry of ``name`` (class, options dataclass)."""
+        return _objective_entries()[self.name]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"name": ..., <Eq. 1's flat options>, <name>: {options}, ...}``, the YAML layout."""
+        entries = _objective_entries()
+        out: dict[str, Any] = {"name": self.name}
+        for key in sorted(self.options):
+            opts = dataclasses.asdict(self.options[key])
+            if key in entries and entries[key].flat:
+                out.update(opts)
+            else:
+                out[key] = opts
+        return out
+
+
+def _objective_entries() -> dict[str, Any]:
+    from binge.objectives import all_objectives
+
+    return all_objectives()
+
+
+def _unknown_objective(name: Any, where: str, entries: dict[str, Any]) -> str:
+    return (f"{where}: {name!r} is not a registered objective; choose one of {sorted(entries)} "
+            "(a plug-in objective must be imported first: binge --import MODULE ...)")
+
+
+def _objective_from_dict(data: dict[str, Any], where: str) -> ObjectiveConfig:
+    """Check an ``objective`` section: ``name`` against the registry, ``<name>: {...}`` against
+    that objective's options dataclass, flat keys against Eq. 1's."""
+    entries = _objective_entries()
+    name = data.get("name", "nce")
+    if not isinstance(name, str) or name not in entries:
+        raise ConfigError(_unknown_objective(name, f"{where}.name", entries))
+    flat = {k: e for k, e in entries.items() if e.flat and e.options is not None}
+    flat_keys = {f.name: k for k, e in flat.items() for f in dataclasses.fields(e.options)}
+    sections = {k for k, e in entries.items() if e.options is not None and not e.flat}
+    unknown = sorted(k for k in data if k != "name" and k not in sections and k not in flat_keys)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {unknown}; valid keys are "
+            f"{sorted({'name', *sections, *flat_keys})} (objective options live under "
+            "objective.<name>; a plug-in's are known once it is imported)"
+        )
+    options: dict[str, Any] = {}
+    for key in sections & set(data):
+        if not isinstance(data[key], dict):
+            raise ConfigError(f"{where}.{key}: expected a mapping, got {data[key]!r}")
+        options[key] = from_dict(entries[key].options, data[key], f"{where}.{key}")
+    for owner in flat:
+        given = {k: v for k, v in data.items() if flat_keys.get(k) == owner}
+        options[owner] = from_dict(entries[owner].options, given, where)
+    return ObjectiveConfig(name, options)
 
 
 @dataclass
@@ -367,7 +429,7 @@ class Config:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    objective: ObjectiveConfig = field(default_factory=lambda: ObjectiveConfig())
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     discrepancy: DiscrepancyConfig = field(default_factory=DiscrepancyConfig)
@@ -400,12 +462,16 @@ def _check_value(value: Any, annotation: Any, where: str) -> Any:
         if value not in args:
             raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
         return value
+    if origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ConfigError(f"{where}: expected a mapping of names to values, got {value!r}")
+        return dict(value)
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         inner = args[0] if args else Any
         return [_check_value(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
-    if dataclasses.is_dataclass(annotation):
+    if dataclasses.is_dataclass(annotation) or annotation is ObjectiveConfig:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         return from_dict(annotation, value, where)
@@ -435,7 +501,11 @@ def _check_value(value: Any, annotation: Any, where: str) -> Any:
 
 
 def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
-    """Build dataclass ``cls`` from a nested dict; unknown keys are errors naming the key."""
+    """Build dataclass ``cls`` from a nested dict; unknown keys are errors naming the key.
+
+    A whole :class:`Config` is also checked across sections (:func:`validate`)."""
+    if cls is ObjectiveConfig:
+        return _objective_from_dict(data, where)  # type: ignore[return-value]
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
@@ -444,11 +514,38 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
             f"{where}: unknown key(s) {unknown}; valid keys are {sorted(names)}"
         )
     kwargs = {k: _check_value(v, hints[k], f"{where}.{k}") for k, v in data.items()}
-    return cls(**kwargs)
+    out = cls(**kwargs)
+    if isinstance(out, Config):
+        validate(out, where)
+    return out
+
+
+def validate(cfg: "Config", where: str = "config") -> "Config":
+    """Checks across sections: ``augment.pipeline`` must be ``auto`` or the pipeline of the
+    objective ``objective.name`` trains with (a typo or a mismatch is an error here, at load
+    time, not a silent paper pipeline at run time). Returns ``cfg``."""
+    entries = _objective_entries()
+    own = getattr(entries[cfg.objective.name].cls, "pipeline", "paper")
+    known = sorted({"auto", *(getattr(e.cls, "pipeline", "paper") for e in entries.values())})
+    pipeline = cfg.augment.pipeline
+    if pipeline not in known:
+        raise ConfigError(f"{where}.augment.pipeline: {pipeline!r} is not one of {known}")
+    if pipeline not in ("auto", own):
+        raise ConfigError(
+            f"{where}.augment.pipeline: {pipeline!r} does not fit objective.name "
+            f"{cfg.objective.name!r}, which trains on the {own!r} pipeline; set "
+            f"augment.pipeline={own} (or auto)"
+        )
+    return cfg
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
-    """A plain nested dict of a config dataclass (for JSON/YAML and checkpoints)."""
+    """A plain nested dict of a config dataclass (for JSON/YAML and checkpoints); it loads
+    back with :func:`from_dict`."""
+    if isinstance(obj, ObjectiveConfig):
+        return obj.to_dict()
+    if isinstance(obj, Config):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     return dataclasses.asdict(obj)
 
 

@@ -7,6 +7,16 @@ them everything here degrades to the single-process case, so the same code runs 
 :func:`all_gather_with_grad` is what makes the negatives of Eq. 1 span the **global** batch
 (paper §3; issue 4 §3): each rank gets every rank's embeddings, and in the backward pass the
 gradient that *all* ranks' losses send to a rank's slice is summed back onto that rank.
+
+This is the one home of the distributed helpers: gathers with and without gradient, object
+gathers (RNG states for checkpoints), broadcasts, the device resolver, seeds, and synchronised
+batch-norm. With a per-rank BatchNorm each rank normalises with the statistics of its own
+B/world_size snippets; under hierarchical sampling (paper §3) those come from only
+B/(k·world_size) titles, so with k > 1 BN can leak "which title is this" into the features, and
+the statistics differ from a single-process run with the same global batch.
+:func:`convert_sync_batchnorm` replaces every BatchNorm by one whose batch statistics are
+computed over the global batch: torch's ``SyncBatchNorm`` on CUDA, and :class:`GlobalBatchNorm`
+(same maths, gloo all-reduce, differentiable) on CPU, where torch's implementation refuses to run.
 """
 
 from __future__ import annotations
@@ -14,11 +24,12 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch import nn
 
 __all__ = [
     "DistInfo",
@@ -34,6 +45,12 @@ __all__ = [
     "all_reduce_mean",
     "derive_seed",
     "seed_everything",
+    "resolve_device",
+    "gather_no_grad",
+    "broadcast_from_main",
+    "all_gather_object",
+    "GlobalBatchNorm",
+    "convert_sync_batchnorm",
 ]
 
 
@@ -152,6 +169,26 @@ def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     return _AllGatherWithGrad.apply(tensor)
 
 
+def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` (same shape on every rank) over ranks in rank order, without grad.
+
+    Single process: ``x`` detached. For memory-bank updates and instance ids, which need no
+    gradient (:func:`all_gather_with_grad` is for the loss path).
+    """
+    if not is_distributed() or get_world_size() == 1:
+        return x.detach()
+    parts = [torch.empty_like(x) for _ in range(get_world_size())]
+    dist.all_gather(parts, x.detach().contiguous())
+    return torch.cat(parts, dim=0)
+
+
+def broadcast_from_main(tensor: torch.Tensor) -> torch.Tensor:
+    """In place: every rank's ``tensor`` becomes rank 0's (nothing to do in one process)."""
+    if is_distributed() and get_world_size() > 1:
+        dist.broadcast(tensor, src=0)
+    return tensor
+
+
 def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
     """Mean of a (detached) tensor over ranks, for logging; the tensor itself if alone."""
     if not is_distributed() or get_world_size() == 1:
@@ -159,6 +196,14 @@ def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
     out = tensor.detach().clone()
     dist.all_reduce(out, op=dist.ReduceOp.SUM)
     return out / get_world_size()
+
+
+def resolve_device(name: str) -> torch.device:
+    """The one device resolver: ``auto`` → CUDA when available, else CPU; otherwise the
+    named device (``cpu``, ``cuda``, ``cuda:1``)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def derive_seed(seed: int, *keys: int) -> int:
@@ -181,3 +226,95 @@ def seed_everything(seed: int, rank: Optional[int] = None) -> int:
     np.random.seed(used)
     torch.manual_seed(used)
     return used
+
+
+# ----------------------------------------------------------------------------- objects, sync BN
+def all_gather_object(obj: Any) -> list[Any]:
+    """Every rank's ``obj`` in rank order; ``[obj]`` in a single process."""
+    if not is_distributed() or get_world_size() == 1:
+        return [obj]
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+# ----------------------------------------------------------------------------- sync BN
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over ranks; the gradient of a sum is the sum of the ranks' gradients."""
+
+    @staticmethod
+    def forward(ctx: Any, tensor: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out = tensor.clone()
+        dist.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out = grad.contiguous().clone()
+        dist.all_reduce(out)
+        return out
+
+
+class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """BatchNorm whose training statistics are those of the global batch over all ranks.
+
+    For input (B_r, C, ...) on rank r: mean μ = Σ_r Σ x / N and biased variance
+    σ² = Σ_r Σ (x − μ)² / N with N = Σ_r B_r·(spatial size), both through a differentiable
+    all-reduce; y = γ (x − μ) / √(σ² + ε) + β. Running statistics get the unbiased variance, as
+    in ``nn.BatchNorm``. Equals ``nn.BatchNorm`` on the concatenated batch (single process:
+    exactly ``F.batch_norm``).
+    """
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        synced = self.training and is_distributed()
+        if not synced or dist.get_world_size() == 1:
+            return super().forward(x)
+        dims = [0] + list(range(2, x.dim()))
+        count = torch.tensor([x.numel() / x.shape[1]], dtype=torch.float64, device=x.device)
+        dist.all_reduce(count)
+        n = float(count.item())
+        xf = x if x.dtype == torch.float64 else x.float()
+        mean = _AllReduceSum.apply(xf.sum(dim=dims)) / n
+        shape = [1, -1] + [1] * (x.dim() - 2)
+        centred = xf - mean.view(shape)
+        var = _AllReduceSum.apply((centred * centred).sum(dim=dims)) / n
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                momentum = (
+                    1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+                )
+                unbiased = var * (n / max(n - 1.0, 1.0))
+                self.running_mean.mul_(1 - momentum).add_(momentum * mean.to(self.running_mean.dtype))
+                self.running_var.mul_(1 - momentum).add_(momentum * unbiased.to(self.running_var.dtype))
+        y = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y.to(x.dtype)
+
+
+def convert_sync_batchnorm(module: nn.Module, device: torch.device) -> nn.Module:
+    """Replace every BatchNorm{1,2,3}d by a globally synchronised one (weights kept)."""
+    if device.type != "cpu":
+        return nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    if isinstance(module, nn.modules.batchnorm._BatchNorm) and not isinstance(module, GlobalBatchNorm):
+        new = GlobalBatchNorm(
+            module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats
+        )
+        if module.affine:
+            with torch.no_grad():
+                new.weight.copy_(module.weight)
+                new.bias.copy_(module.bias)
+        if module.track_running_stats:
+            new.running_mean.copy_(module.running_mean)
+            new.running_var.copy_(module.running_var)
+            new.num_batches_tracked.copy_(module.num_batches_tracked)
+        new.train(module.training)
+        return new
+    for name, child in module.named_children():
+        module.add_module(name, convert_sync_batchnorm(child, device))
+    return module

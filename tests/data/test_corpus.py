@@ -42,7 +42,7 @@ def test_user_split_wins():
 
 def test_read_manifest_refuses_other_parameters(messy_corpus, tiny_data):
     out, _ = messy_corpus
-    assert len(read_manifest(out, tiny_data)) == 5
+    assert len(read_manifest(out, tiny_data)) == 6  # 5 good + the truncated MKV (kept)
     with pytest.raises(CorpusParamsError, match=r"short_side: prepared 64, asked 190"):
         read_manifest(out, DataConfig())
     with pytest.raises(CorpusError, match="not a prepared corpus"):

@@ -33,6 +33,10 @@ def test_bad_inputs_are_skipped_with_reasons_and_good_ones_kept(messy_corpus, me
     out, report = messy_corpus
     _, bad = messy_titles
     rows = read_manifest(out)
+    cut = [r for r in rows if r["title_id"] == "truncated"]  # the truncated MKV: kept
+    assert len(cut) == 1 and cut[0]["num_snippets"] == 1, cut
+    assert 3.0 < cut[0]["lost_s"] < 5.0 and "header announces" in cut[0]["lost_where"]
+    rows = [r for r in rows if r["title_id"] != "truncated"]
     assert sorted(r["title_id"] for r in rows) == sorted(Path(n).stem for n in GOOD)
     skipped = _skipped(out)
     assert set(skipped) == set(bad)
@@ -78,7 +82,7 @@ def test_snippets_in_sync_with_known_events(messy_corpus, tiny_data):
                 quiet = energy[np.abs(t_frames - e) > 0.2]
                 assert energy[window].max() > 100 * np.median(quiet)
                 checked += 1
-    assert checked == len(GOOD) * len(EVENTS)
+    assert checked == len(GOOD) * len(EVENTS) + 1  # + the kept 1-snippet truncated MKV (1.0 s)
 
 
 def test_cli_exit_status(good_titles, messy_titles, tmp_path, capsys):

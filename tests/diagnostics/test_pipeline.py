@@ -91,7 +91,7 @@ def _run(tmp_path, name, cfg, steps):
 
 
 def test_checkpoint_to_json_png_and_cache(tmp_path, fake_heldout, fake_corpus, tiny_cfg):
-    run_cfg = replace(tiny_cfg, objective=replace(tiny_cfg.objective, normalize=True, temperature=0.1))
+    run_cfg = replace(tiny_cfg, objective=tiny_cfg.objective.replace(normalize=True, temperature=0.1))
     run = _run(tmp_path, "normrun", run_cfg, [5])
     ckpt = run / "checkpoints" / "step_0000005.pt"
     out = tmp_path / "out"

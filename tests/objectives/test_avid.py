@@ -126,29 +126,25 @@ def test_build_from_config_on_the_tiny_model(tiny_config):
     from binge.models.av import build_av_model
     from binge.objectives import build_objective
 
-    cfg = replace(tiny_config, objective=replace(tiny_config.objective, name="avid"))
+    cfg = replace(tiny_config, objective=tiny_config.objective.replace(name="avid"))
     model = build_av_model(cfg.model)
     obj = build_objective(cfg, model, [40, 30])
     assert obj.num_instances == 70 and obj.variant == "cross"
     assert not any(p.requires_grad for p in model.video_head.parameters())
 
 
-def test_bins_from_the_corpus_manifest_when_only_the_total_is_given(tiny_config, monkeypatch):
+def test_bins_from_the_trainer_context(tiny_config):
+    """The bank is sized from the snippets per title the trainer hands over (no manifest read)."""
     from dataclasses import replace
 
-    import binge.data.corpus as corpus
-    from binge.objectives.avid import resolve_instances
+    from binge.models.av import build_av_model
+    from binge.objectives import ObjectiveContext, build_objective
 
-    rows = [{"num_snippets": 10, "split": "train"}, {"num_snippets": 4, "split": "heldout"},
-            {"num_snippets": 7, "split": "train"}]
-    monkeypatch.setattr(corpus, "read_manifest", lambda path, data=None: rows)
     avid = replace(tiny_config.objective.avid, snippets_per_instance=4)
-    cfg = replace(tiny_config, data=replace(tiny_config.data, corpus="somewhere"),
-                  objective=replace(tiny_config.objective, name="avid", avid=avid))
-    assert resolve_instances(cfg, 17) == [10, 7]
-    assert resolve_instances(tiny_config, 17) == 17  # no binning: the total is enough
-    with pytest.raises(ValueError, match="train split has 17"):
-        resolve_instances(cfg, 18)
+    cfg = replace(tiny_config, objective=tiny_config.objective.replace(name="avid", avid=avid))
+    obj = build_objective(cfg, build_av_model(cfg.model), ObjectiveContext((10, 7)))
+    assert obj.num_instances == 3 + 2
+    assert obj.instance_ids({"title": torch.tensor([1]), "snippet": torch.tensor([6])}).tolist() == [4]
 
 
 def test_warm_start_writes_each_instance_and_then_z_bar_is_estimated_against_it():

@@ -63,6 +63,10 @@ class TinyAV(nn.Module):
         self.video_encoder = LinearEncoder(3, c)
         self.audio_encoder = LinearEncoder(1, c)
 
+    def pooled(self, video: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """As ``AVModel.pooled``: the pooled features of the two encoders."""
+        return self.video_encoder(video), self.audio_encoder(audio.to(video.dtype))
+
 
 def random_batch(b: int, seed: int, titles: list[int]) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)

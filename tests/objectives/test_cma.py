@@ -107,9 +107,10 @@ def test_init_from_cross_avid_checkpoint(tmp_path, tiny_config):
 
     from binge.models.av import build_av_model
     from binge.objectives.avid import build as build_avid
+    from binge.train.checkpoint import load_checkpoint
 
     avid_cfg = replace(tiny_config.objective.avid, num_negatives=8)
-    cfg = replace(tiny_config, objective=replace(tiny_config.objective, name="avid", avid=avid_cfg))
+    cfg = replace(tiny_config, objective=tiny_config.objective.replace(name="avid", avid=avid_cfg))
     torch.manual_seed(0)
     src_model = build_av_model(cfg.model)
     src = build_avid(cfg, src_model, [20, 30])
@@ -120,10 +121,12 @@ def test_init_from_cross_avid_checkpoint(tmp_path, tiny_config):
     torch.save({"model": src_model.state_dict(), "objective": src.state_dict(), "step": 3}, path)
 
     cma_cfg = replace(cfg.objective.cma, init_checkpoint=str(path), num_positives=3)
-    cfg2 = replace(cfg, objective=replace(cfg.objective, name="cma", cma=cma_cfg))
+    cfg2 = replace(cfg, objective=cfg.objective.replace(name="cma", cma=cma_cfg))
     torch.manual_seed(1)
     model = build_av_model(cfg2.model)
     obj = build(cfg2, model, [20, 30])
+    assert obj.init_checkpoint() == str(path)
+    obj.init_from(model, load_checkpoint(path), str(path))  # what the trainer does
     assert torch.equal(obj.bank.bank_video, src.bank.bank_video)
     assert float(obj.nce["v2a"].z_bar) == 2.5
     assert torch.equal(obj.video_head[0].weight, src.video_head[0].weight)
@@ -131,9 +134,10 @@ def test_init_from_cross_avid_checkpoint(tmp_path, tiny_config):
         assert torch.equal(model.state_dict()[k], t), k
 
     torch.save({"model": src_model.state_dict()}, tmp_path / "bad.pt")
-    bad = replace(cfg2, objective=replace(cfg2.objective, cma=replace(cma_cfg, init_checkpoint=str(tmp_path / "bad.pt"))))
+    bad = tmp_path / "bad.pt"
     with pytest.raises(ValueError, match="bad.pt"):
-        build(bad, build_av_model(cfg2.model), [20, 30])
-    other = replace(cfg2, objective=replace(cfg2.objective, cma=cma_cfg))
+        m = build_av_model(cfg2.model)
+        build(cfg2, m, [20, 30]).init_from(m, load_checkpoint(bad), str(bad))
     with pytest.raises(ValueError, match="shape"):
-        build(other, build_av_model(cfg2.model), [20, 31])
+        m = build_av_model(cfg2.model)
+        build(cfg2, m, [20, 31]).init_from(m, load_checkpoint(path), str(path))

@@ -161,16 +161,15 @@ def test_objective_follows_the_contract():
 
 def test_build_objective_registry():
     cfg = load_config(None, ["objective.normalize=true", "objective.temperature=0.3"])
-    obj = build_objective(cfg, TinyAV(1, 1, 2), num_instances=10)
+    obj = build_objective(cfg, TinyAV(1, 1, 2), 10)
     assert isinstance(obj, NCEObjective) and obj.normalize and obj.temperature == 0.3
     # the paper's default: unnormalised, τ ignored
     obj = build_objective(load_config(None, ["objective.temperature=0.3"]), TinyAV(1, 1, 2), 10)
     assert not obj.normalize and obj.temperature == 1.0
     assert obj.param_groups(1e-3) == []
-    assert set(list_objectives()) == {"nce", "avid", "cma", "crisscross"}
-    cfg.objective.name = "simclr"
+    assert {"nce", "avid", "cma", "crisscross"} <= set(list_objectives())
     with pytest.raises(ValueError, match="simclr"):
-        build_objective(cfg, TinyAV(1, 1, 2), 10)
+        load_config(None, ["objective.name=simclr"])
 
 
 def test_objective_on_the_tiny_av_model(tiny_config):
@@ -180,7 +179,7 @@ def test_objective_on_the_tiny_av_model(tiny_config):
     torch.manual_seed(0)
     model = build_av_model(tiny_config.model)
     batch = {"video": torch.randn(4, 3, 4, 32, 32), "audio": torch.randn(4, 1, 32, 24)}
-    objective = build_objective(tiny_config, model, num_instances=100)
+    objective = build_objective(tiny_config, model, 100)
     out = objective(model, batch)
     z = model(batch["video"], batch["audio"])
     assert float(out["loss"].detach()) == pytest.approx(

@@ -8,7 +8,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from binge.train.distributed import GlobalBatchNorm, convert_sync_batchnorm
+from binge.distributed import GlobalBatchNorm, convert_sync_batchnorm
 
 
 def _data():

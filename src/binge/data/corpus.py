@@ -51,13 +51,16 @@ MANIFEST_COLUMNS = (
     "title_id", "source_path", "group", "genre", "kind", "duration_s", "num_snippets", "split",
     "video_path", "audio_path", "width", "height", "num_video_frames", "num_audio_frames",
     "source_width", "source_height", "source_fps", "source_sample_rate", "source_channels",
+    "source_colour", "source_sar", "source_rotation", "announced_s", "video_s", "audio_s",
+    "lost_s", "video_gaps", "audio_gaps", "damaged_packets", "lost_where",
     "format_version", *PARAM_KEYS,
 )
 _INT_COLUMNS = {"num_snippets", "width", "height", "num_video_frames", "num_audio_frames",
                 "source_width", "source_height", "source_sample_rate", "source_channels",
+                "source_rotation", "video_gaps", "audio_gaps", "damaged_packets",
                 "format_version", "frames", "short_side", "sample_rate", "n_mels", "n_fft",
                 "hop_length"}
-_FLOAT_COLUMNS = {"duration_s", "source_fps", "fps"}
+_FLOAT_COLUMNS = {"duration_s", "source_fps", "fps", "video_s", "audio_s", "lost_s"}
 
 
 class CorpusError(RuntimeError):
@@ -120,9 +123,9 @@ def write_manifest(corpus_dir: Path, rows: Sequence[dict[str, Any]]) -> Path:
 def _convert(row: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = dict(row)
     for k in _INT_COLUMNS & row.keys():
-        out[k] = int(row[k])
+        out[k] = int(row[k]) if row[k] != "" else None  # "": a column older corpora lack
     for k in _FLOAT_COLUMNS & row.keys():
-        out[k] = float(row[k])
+        out[k] = float(row[k]) if row[k] != "" else None
     return out
 
 

@@ -271,12 +271,10 @@ class CrissCrossTransform:
         return out
 
 
-def build_transform(cfg: Any, two_views: Optional[bool] = None) -> CrissCrossTransform:
+def build_transform(cfg: Any, two_views: bool = True) -> CrissCrossTransform:
     """The transform of a :class:`binge.config.Config`: crop from ``augment.crop_size``, view
-    fraction from ``objective.crisscross.view_fraction``; two views iff the objective is
-    ``crisscross`` unless ``two_views`` says otherwise."""
-    if two_views is None:
-        two_views = cfg.objective.name == "crisscross"
+    fraction from ``objective.crisscross.view_fraction``; ``two_views`` (the CrissCross
+    objective's views) or one."""
     return CrissCrossTransform(
         VideoAugment(crop_size=cfg.augment.crop_size),
         AudioAugment(),

@@ -29,6 +29,7 @@ from binge.config import AugmentConfig
 from binge.data.corpus import SPLITS, CorpusError, read_corpus_params, read_manifest
 from binge.data.logmel import LogMelSettings, snippet_frames
 from binge.data.transforms import color_jitter, crop_box, mask_audio
+from binge.sampling import snippet_offsets
 
 __all__ = ["SnippetDataset"]
 
@@ -103,7 +104,7 @@ class SnippetDataset(Dataset):
             raise ValueError(f"crop_size={crop_size} is larger than the corpus frames "
                              f"({short} px short side); lower augment.crop_size or prepare "
                              "with a larger data.short_side")
-        self._offsets = np.concatenate([[0], np.cumsum(self._num_snippets)])
+        self._offsets = snippet_offsets(self._num_snippets)
         self._reset_handles()
 
     # ----------------------------------------------------------------- bookkeeping

@@ -16,12 +16,25 @@ Time origin: ``t = 0`` is the container's start time (the earliest stream start)
 video and audio stay in sync when one stream starts later than the other. Audio is
 down-mixed to mono as **the mean of its channels** (not (L+R)/√2) and resampled with
 FFmpeg's swresample.
+
+Real-world files (docs/data.md, "what prepare does with real-world files"):
+
+* colour: every frame becomes RGB through its own matrix (BT.601 / BT.709 / BT.2020 /
+  SMPTE 240M / FCC) and range (limited / full; ``yuvj*`` formats are full); untagged
+  frames follow the players' rule: BT.709 when HD (width ≥ 1280 or height > 576), BT.601
+  otherwise (:func:`frame_colour`). :func:`transcode_video` writes BT.601 limited range,
+  tagged, so any decoder (and ``SnippetDataset``) reads the same RGB;
+* geometry: frames are resized to their display shape (sample aspect ratio) and turned
+  upright by the display matrix (rotation 90 / 180 / 270), as a player shows them;
+* damage: a packet that fails to demux or decode is counted and skipped, decoding goes
+  on; video holds the last frame over a gap, audio is placed by its timestamps (zeros
+  where packets are missing, overlaps trimmed). :class:`DecodeStats` records the gaps.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -29,9 +42,15 @@ from typing import Callable, Iterator, Optional
 import av
 import numpy as np
 from av.video.frame import PictureType
+from av.video.reformatter import ColorRange, Colorspace
 
 __all__ = [
     "MediaError",
+    "DecodeStats",
+    "ColourInfo",
+    "frame_colour",
+    "stream_colour",
+    "display_geometry",
     "VideoStreamInfo",
     "AudioStreamInfo",
     "MediaInfo",
@@ -54,6 +73,107 @@ class MediaError(RuntimeError):
         super().__init__(f"{self.path}: {reason}")
 
 
+@dataclass
+class DecodeStats:
+    """What decoding one stream found (filled by :func:`iter_video_frames` /
+    :func:`iter_audio` when passed ``stats=``). Times in seconds from the time origin.
+
+    ``end_s``: end of the last decoded content; ``errors``: packets that failed to demux
+    or decode (skipped); ``gaps``: (start, end) spans without decodable content inside
+    the stream (video: the last frame is held; audio: zeros), counted when longer than
+    :data:`GAP_S` (video: also longer than 2.5 frame intervals); ``overlap_s``: audio
+    whose timestamps went back in time, trimmed.
+    """
+
+    end_s: float = 0.0
+    errors: int = 0
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    overlap_s: float = 0.0
+    frames: int = 0  # decoded source frames (video) or samples at the output rate (audio)
+
+    @property
+    def gap_s(self) -> float:
+        return float(sum(b - a for a, b in self.gaps))
+
+
+#: shortest timestamp jump (s) counted as a gap; audio jumps above it are zero-filled
+GAP_S = 0.03
+#: demux errors after which a stream is given up as unreadable from there on
+MAX_DEMUX_ERRORS = 1000
+
+
+@dataclass(frozen=True)
+class ColourInfo:
+    """How a video stream's pixels become RGB: swscale matrix (``Colorspace``), range
+    (full or limited), and a readable description, e.g. ``"bt709 limited (untagged HD)"``."""
+
+    matrix: int
+    full_range: bool
+    text: str
+
+
+_MATRIX_BY_TAG = {  # AVColorSpace tag → (swscale matrix, name)
+    1: (int(Colorspace.ITU709), "bt709"),
+    4: (int(Colorspace.FCC), "fcc"),
+    5: (int(Colorspace.ITU601), "bt601"),  # BT470BG (PAL)
+    6: (int(Colorspace.ITU601), "bt601"),  # SMPTE 170M (NTSC)
+    7: (int(Colorspace.SMPTE240M), "smpte240m"),
+    9: (int(Colorspace.BT2020), "bt2020"),  # non-constant luminance
+    10: (int(Colorspace.BT2020), "bt2020"),  # constant luminance: approximated by NCL
+}
+
+
+def _is_hd(width: int, height: int) -> bool:
+    return width >= 1280 or height > 576
+
+
+def frame_colour(colorspace: int, color_range: int, pix_fmt: str,
+                 width: int, height: int) -> ColourInfo:
+    """The colour conversion a frame needs, from its tags (AVColorSpace, AVColorRange).
+
+    Untagged matrix: BT.709 for HD (width ≥ 1280 or height > 576), BT.601 for SD, as
+    players do (FFmpeg's swscale alone would take BT.601 for both). Untagged range:
+    limited, except the full-range ``yuvj*`` pixel formats (and RGB formats).
+    """
+    if colorspace in _MATRIX_BY_TAG:
+        matrix, name = _MATRIX_BY_TAG[colorspace]
+        how = "tagged"
+    else:
+        hd = _is_hd(width, height)
+        matrix, name = ((int(Colorspace.ITU709), "bt709") if hd
+                        else (int(Colorspace.ITU601), "bt601"))
+        how = f"untagged {'HD' if hd else 'SD'}"
+    full = (color_range == int(ColorRange.JPEG) or pix_fmt.startswith("yuvj")
+            or pix_fmt.startswith(("rgb", "bgr", "gbr", "argb", "abgr", "rgba", "bgra")))
+    return ColourInfo(matrix, full, f"{name} {'full' if full else 'limited'} ({how})")
+
+
+def stream_colour(stream) -> ColourInfo:
+    """:func:`frame_colour` from a stream's codec parameters (what probing sees)."""
+    cc = stream.codec_context
+    return frame_colour(int(cc.colorspace), int(cc.color_range), cc.pix_fmt or "",
+                        cc.width, cc.height)
+
+
+def _sar(stream) -> Fraction:
+    for sar in (stream.sample_aspect_ratio, stream.codec_context.sample_aspect_ratio):
+        if sar is not None and sar > 0:
+            return Fraction(sar)
+    return Fraction(1)
+
+
+def display_geometry(width: int, height: int, sar: Fraction,
+                     rotation: int) -> tuple[int, int, int]:
+    """(display width, display height, quarter turns) of a stored ``width × height``
+    picture with sample aspect ratio ``sar`` and display-matrix ``rotation`` (degrees
+    counter-clockwise, FFmpeg's ``av_display_rotation_get``). The display size is the
+    stored height and ``width × sar`` (rounded), then swapped for a quarter turn;
+    ``np.rot90(picture, turns)`` makes the picture upright."""
+    w = max(1, int(round(width * sar))) if sar != 1 else width
+    k = int(round(rotation / 90.0)) % 4
+    return (height, w, k) if k % 2 else (w, height, k)
+
+
 @dataclass(frozen=True)
 class VideoStreamInfo:
     index: int
@@ -62,6 +182,12 @@ class VideoStreamInfo:
     height: int
     fps: float  # average frame rate FFmpeg reports (0.0 when unknown)
     duration_s: Optional[float]
+    pix_fmt: str = ""
+    colour: Optional[ColourInfo] = None
+    sar: Fraction = Fraction(1)
+    rotation: int = 0  # display matrix, degrees counter-clockwise (0 when none)
+    display_width: int = 0
+    display_height: int = 0
 
 
 @dataclass(frozen=True)
@@ -128,6 +254,18 @@ def _pick_audio(container):
                                           s.codec_context.channels, _is_default(s), -s.index))
 
 
+def _stream_rotation(container, stream) -> int:
+    """Display-matrix rotation (degrees counter-clockwise) of the stream's first decodable
+    frame, 0 when none (PyAV exposes the matrix on frames, not on streams)."""
+    try:
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                return int(frame.rotation)
+    except av.FFmpegError:
+        return 0
+    return 0
+
+
 def _origin(container) -> float:
     return container.start_time / 1e6 if container.start_time is not None else 0.0
 
@@ -142,8 +280,12 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         video = audio = None
         if v is not None:
             rate = v.average_rate or v.base_rate or 0
-            video = VideoStreamInfo(v.index, v.codec_context.name, v.codec_context.width,
-                                    v.codec_context.height, float(rate), _stream_duration(v))
+            cc = v.codec_context
+            rotation = _stream_rotation(container, v)
+            dw, dh, _ = display_geometry(cc.width, cc.height, _sar(v), rotation)
+            video = VideoStreamInfo(v.index, cc.name, cc.width, cc.height, float(rate),
+                                    _stream_duration(v), cc.pix_fmt or "", stream_colour(v),
+                                    _sar(v), rotation, dw, dh)
         if a is not None:
             audio = AudioStreamInfo(a.index, a.codec_context.name, a.codec_context.sample_rate,
                                     a.codec_context.channels, _stream_duration(a))
@@ -152,24 +294,57 @@ def probe(path: str | os.PathLike) -> MediaInfo:
                          len(container.streams.video), len(container.streams.audio))
 
 
+# ----------------------------------------------------------------------------- decoding
+def _resilient_frames(container, stream, path, stats: DecodeStats) -> Iterator:
+    """Decoded frames of ``stream``, packet by packet: a packet that fails to decode is
+    counted in ``stats.errors`` and skipped, and a demux error restarts demuxing from
+    where the demuxer stands (up to :data:`MAX_DEMUX_ERRORS` times), so everything after
+    a damaged stretch still decodes."""
+    demux_errors = 0
+    while True:
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except (av.error.EOFError, av.error.ExitError):
+                    raise
+                except av.FFmpegError:
+                    stats.errors += 1
+                    continue
+                yield from frames
+            return
+        except av.error.EOFError:
+            return
+        except av.FFmpegError as err:
+            stats.errors += 1
+            demux_errors += 1
+            if demux_errors > MAX_DEMUX_ERRORS:
+                raise MediaError(path, f"demuxing failed {demux_errors} times ({err})") from err
+
+
 # ----------------------------------------------------------------------------- audio
 def iter_audio(
     path: str | os.PathLike,
     sample_rate: int,
     chunk_seconds: float = 30.0,
     stream_index: Optional[int] = None,
+    stats: Optional[DecodeStats] = None,
 ) -> Iterator[np.ndarray]:
     """Stream the main audio track as mono float32 chunks at ``sample_rate``.
 
     The track is decoded, resampled by FFmpeg (swresample) keeping its channels, and
-    down-mixed to mono as the mean of the channels. Sample 0 is at the time origin
-    (the container start time): a track that starts later is preceded by zeros, one
-    that starts earlier (e.g. AAC priming with negative timestamps) is trimmed. Only
-    about ``chunk_seconds`` of audio is held at a time.
+    down-mixed to mono as the mean of the channels. Samples are placed by their
+    timestamps: sample 0 is at the time origin (the container start time), a track that
+    starts later is preceded by zeros, one that starts earlier (e.g. AAC priming with
+    negative timestamps) is trimmed, a jump forward of more than :data:`GAP_S` (packets
+    missing or damaged) is filled with zeros and a jump back is trimmed, so every sample
+    after a gap keeps its time. Only about ``chunk_seconds`` of audio is held at a time.
+    ``stats`` (optional) receives the gaps, trimmed overlap and packet errors.
 
     Yields:
         (n,) float32 arrays in [-1, 1]; their concatenation is the whole track.
     """
+    stats = stats if stats is not None else DecodeStats()
     chunk = max(1, int(chunk_seconds * sample_rate))
     with _open(path) as container:
         stream = (container.streams[stream_index] if stream_index is not None
@@ -180,40 +355,52 @@ def iter_audio(
         resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
         pending: list[np.ndarray] = []
         pending_n = 0
-        skip = 0  # samples still to drop at the start
-        started = False
+        skip = 0  # output samples still to drop (start before the origin, overlaps)
+        in_end: Optional[float] = None  # where the previous input frame ended (s)
+        placed = 0  # output samples placed so far (zeros included)
 
         def mono(frames) -> Iterator[np.ndarray]:
             for f in frames:
                 arr = f.to_ndarray()  # (channels, n) float32, planar
                 yield arr.mean(axis=0, dtype=np.float64).astype(np.float32)
 
-        try:
-            packets = container.decode(stream)
-            for frame in _safe(packets, path):
-                if not started:
-                    started = True
-                    t0 = (frame.time if frame.time is not None else origin) - origin
-                    offset = int(round(t0 * sample_rate))
-                    if offset > 0:
-                        pending.append(np.zeros(offset, dtype=np.float32))
-                        pending_n += offset
-                    else:
-                        skip = -offset
-                for samples in mono(resampler.resample(frame)):
-                    if skip:
-                        cut = min(skip, len(samples))
-                        samples, skip = samples[cut:], skip - cut
-                    pending.append(samples)
-                    pending_n += len(samples)
-                    if pending_n >= chunk:
-                        yield np.concatenate(pending)
-                        pending, pending_n = [], 0
-            for samples in mono(resampler.resample(None)):
-                pending.append(samples[min(skip, len(samples)):])
-                skip = max(0, skip - len(samples))
-        except av.FFmpegError as err:
-            raise MediaError(path, f"audio decoding failed ({err})") from err
+        def put(samples: np.ndarray) -> None:
+            nonlocal pending_n, skip, placed
+            if skip:
+                cut = min(skip, len(samples))
+                samples, skip = samples[cut:], skip - cut
+            if len(samples):
+                pending.append(samples)
+                pending_n += len(samples)
+                placed += len(samples)
+
+        for frame in _resilient_frames(container, stream, path, stats):
+            t = (frame.time - origin) if frame.time is not None else in_end
+            if in_end is None:  # first frame: place it at its time
+                offset = int(round((t or 0.0) * sample_rate))
+                if offset > 0:
+                    put(np.zeros(offset, dtype=np.float32))
+                else:
+                    skip = -offset
+            elif t is not None and abs(t - in_end) > GAP_S:
+                if t > in_end:  # packets missing: silence until this frame's time
+                    stats.gaps.append((round(in_end, 4), round(t, 4)))
+                    put(np.zeros(int(round((t - in_end) * sample_rate)), dtype=np.float32))
+                else:  # timestamps went back: drop what overlaps
+                    stats.overlap_s += in_end - t
+                    skip += int(round((in_end - t) * sample_rate))
+            start = t if t is not None else 0.0
+            end = start + frame.samples / frame.sample_rate
+            in_end = end if in_end is None else max(in_end, end)
+            for samples in mono(resampler.resample(frame)):
+                put(samples)
+            if pending_n >= chunk:
+                yield np.concatenate(pending)
+                pending, pending_n = [], 0
+        for samples in mono(resampler.resample(None)):
+            put(samples)
+        stats.frames = placed
+        stats.end_s = placed / sample_rate
         if pending:
             yield np.concatenate(pending)
 
@@ -245,22 +432,6 @@ def read_audio(
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
-def _safe(frames, path) -> Iterator:
-    """Iterate decoded frames; a corrupt tail ends the stream instead of raising
-    (a truncated file keeps what decoded), other errors become :class:`MediaError`."""
-    it = iter(frames)
-    while True:
-        try:
-            frame = next(it)
-        except StopIteration:
-            return
-        except av.error.InvalidDataError:
-            return
-        except av.FFmpegError as err:
-            raise MediaError(path, f"decoding failed ({err})") from err
-        yield frame
-
-
 # ----------------------------------------------------------------------------- video
 def scaled_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     """(width, height) with the shorter side = ``short_side``, aspect kept, both even
@@ -277,6 +448,35 @@ def scaled_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     return w, h
 
 
+class _Upright:
+    """Turns decoded frames into display-shaped, upright, correctly coloured frames of
+    one output size and pixel format (set up from the stream and its first frame)."""
+
+    def __init__(self, stream, first, short_side: Optional[int], pix_fmt: str):
+        self.colour = frame_colour(int(first.colorspace), int(first.color_range),
+                                   first.format.name, first.width, first.height)
+        dw, dh, self.turns = display_geometry(first.width, first.height, _sar(stream),
+                                              int(first.rotation))
+        w, h = (dw, dh) if short_side is None else scaled_size(dw, dh, short_side)
+        self.size = (w, h)
+        self.scale = (h, w) if self.turns % 2 else (w, h)  # the stored picture's axes
+        self.range = int(ColorRange.JPEG if self.colour.full_range else ColorRange.MPEG)
+        self.pix_fmt = pix_fmt
+
+    def __call__(self, frame) -> av.VideoFrame:
+        rgb = frame.reformat(width=self.scale[0], height=self.scale[1], format="rgb24",
+                             src_colorspace=self.colour.matrix, src_color_range=self.range,
+                             dst_color_range=int(ColorRange.JPEG), interpolation="AREA")
+        if self.turns:
+            rgb = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(np.rot90(rgb.to_ndarray(), self.turns)), format="rgb24")
+        if self.pix_fmt == "rgb24":
+            return rgb
+        # the prepared copy: BT.601 limited range (tagged by transcode_video)
+        return rgb.reformat(format=self.pix_fmt, dst_colorspace=int(Colorspace.ITU601),
+                            dst_color_range=int(ColorRange.MPEG))
+
+
 def iter_video_frames(
     path: str | os.PathLike,
     fps: float,
@@ -285,15 +485,21 @@ def iter_video_frames(
     max_frames: Optional[int] = None,
     pix_fmt: str = "rgb24",
     threads: int = 1,
+    stats: Optional[DecodeStats] = None,
 ) -> Iterator[av.VideoFrame]:
     """Resample the main video stream to a constant ``fps`` by presentation time.
 
     Output frame ``k`` is the source frame on screen at time ``(k + 0.5) / fps`` after
     the origin (the centre of its interval ``[k/fps, (k+1)/fps)``), so variable frame
-    rate sources come out right. Frames are resized (area filter) so that the shorter
-    side is ``short_side`` (kept as is if None) and converted to ``pix_fmt``.
-    The stream ends at the last source frame's end time.
+    rate sources come out right, and a stretch lost to damage holds the last good frame.
+    Frames are shown as a player shows them: display shape (sample aspect ratio), upright
+    (display matrix), RGB through the source's matrix and range (:func:`frame_colour`);
+    resized (area filter) so that the shorter side is ``short_side`` (display size if
+    None) and converted to ``pix_fmt`` (``rgb24``, or e.g. ``yuv420p``: BT.601 limited
+    range). The stream ends at the last source frame's end time. ``stats`` (optional)
+    receives gaps and packet errors.
     """
+    stats = stats if stats is not None else DecodeStats()
     with _open(path) as container:
         stream = (container.streams[stream_index] if stream_index is not None
                   else _pick_video(container))
@@ -306,25 +512,22 @@ def iter_video_frames(
             stream.codec_context.thread_count = 1
         origin = _origin(container)
         default_dur = 1.0 / float(stream.average_rate) if stream.average_rate else 1.0 / fps
-        size: Optional[tuple[int, int]] = None
+        convert: Optional[_Upright] = None
         k = 0
         prev = None
         prev_t = 0.0
 
-        def convert(frame):
-            nonlocal size
-            if size is None:
-                size = ((frame.width, frame.height) if short_side is None
-                        else scaled_size(frame.width, frame.height, short_side))
-            return frame.reformat(width=size[0], height=size[1], format=pix_fmt,
-                                  interpolation="AREA")
-
-        for frame in _safe(container.decode(stream), path):
+        for frame in _resilient_frames(container, stream, path, stats):
+            stats.frames += 1
+            if convert is None:
+                convert = _Upright(stream, frame, short_side, pix_fmt)
             t = (frame.time if frame.time is not None else prev_t + default_dur) - origin
             if prev is not None:
                 if t <= prev_t:  # out-of-order/duplicate timestamp: keep the newer picture
                     prev = frame
                     continue
+                if t - prev_t > max(GAP_S, 2.5 * default_dur):
+                    stats.gaps.append((round(prev_t + default_dur, 4), round(t, 4)))
                 converted = None
                 while (k + 0.5) / fps < t:
                     if converted is None:
@@ -337,6 +540,7 @@ def iter_video_frames(
         if prev is not None:
             end = prev_t + (float(prev.duration * prev.time_base)
                             if prev.duration and prev.time_base else default_dur)
+            stats.end_s = end
             converted = None
             while (k + 0.5) / fps < end and (max_frames is None or k < max_frames):
                 if converted is None:
@@ -368,8 +572,10 @@ def transcode_video(
     crf: int = 23,
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], None]] = None,
+    on_frame: Optional[Callable[[av.VideoFrame, float], None]] = None,
     threads: int = 1,
     encoder_options: Optional[dict[str, str]] = None,
+    stats: Optional[DecodeStats] = None,
 ) -> int:
     """Transcode the main video stream of ``src`` to H.264 in MP4 for random snippet reads.
 
@@ -380,20 +586,26 @@ def transcode_video(
     byte-identical from run to run; ``threads`` is for the source decoder.
     ``encoder_options`` replaces binge's x264 options ``{"preset": "veryfast", "tune":
     "fastdecode", "crf": str(crf)}`` (benchmarks/loader_speed.py compares others); the GOP
-    parameters above are always set. Returns the number of frames written.
+    parameters above are always set. Frames are upright, display-shaped and in BT.601
+    limited range whatever the source's tags (:func:`iter_video_frames`), and the stream
+    is tagged so (matrix smpte170m, range tv), so every decoder reads the source's RGB
+    (primaries and transfer are neither converted nor tagged). ``stats`` receives the
+    source's gaps and packet errors. Returns the number of frames written.
     """
     rate = Fraction(fps).limit_denominator(1001)
     written = 0
     with av.open(str(dst), mode="w", format="mp4") as out:
         ostream = None
         for frame in iter_video_frames(src, fps, short_side, max_frames=max_frames,
-                                       pix_fmt="yuv420p", threads=threads):
+                                       pix_fmt="yuv420p", threads=threads, stats=stats):
             if ostream is None:
                 ostream = out.add_stream("libx264", rate=rate)
                 ostream.width, ostream.height = frame.width, frame.height
                 ostream.pix_fmt = "yuv420p"
                 ostream.time_base = 1 / rate
                 ostream.codec_context.thread_count = 1
+                ostream.codec_context.colorspace = 6  # AVCOL_SPC_SMPTE170M (BT.601)
+                ostream.codec_context.color_range = int(ColorRange.MPEG)
                 options = encoder_options if encoder_options is not None else {
                     "preset": "veryfast", "tune": "fastdecode", "crf": str(crf)}
                 ostream.options = {
@@ -401,6 +613,8 @@ def transcode_video(
                     "x264-params": (f"keyint={keyframe_interval}:min-keyint={keyframe_interval}"
                                     ":scenecut=0:bframes=0:threads=1"),
                 }
+            if on_frame is not None:  # e.g. scene detection (binge.data.scenes), no 2nd decode
+                on_frame(frame, written / fps)
             frame.pts = written
             frame.time_base = 1 / rate  # not ostream.time_base: the muxer changes that one
             # a decoded source I-frame would force a keyframe off the snippet grid

@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import unicodedata
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,7 +46,8 @@ from binge.data.corpus import (
     prepare_params, read_corpus_params, write_csv, write_manifest,
 )
 from binge.data.logmel import LogMelSettings, StreamingLogMel, snippet_frames
-from binge.data.media import MediaError, iter_audio, probe, transcode_video
+from binge.data.scenes import finish_prepare_scenes, prepare_scene_hook
+from binge.data.media import DecodeStats, MediaError, iter_audio, probe, transcode_video
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -54,7 +56,10 @@ __all__ = [
     "PrepareReport",
     "discover",
     "plan_titles",
+    "title_id_for",
     "count_snippets",
+    "Decoded",
+    "assess",
     "prepare_title",
     "prepare_corpus",
 ]
@@ -66,7 +71,10 @@ VIDEO_EXTENSIONS = frozenset({
     ".mts", ".flv", ".wmv", ".ogv", ".3gp", ".vob",
 })
 SKIPPED_COLUMNS = ("source_path", "reason")
-_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+#: characters a title id may not hold (ids keep every unicode letter and digit)
+_SAFE_ID = re.compile(r"[^\w.-]+")
+#: streams whose decoded lengths differ by more than this (s) are reported as a mismatch
+MISMATCH_S = 0.5
 
 
 class PrepareError(RuntimeError):
@@ -145,22 +153,46 @@ def _read_metadata(path: Path) -> dict[Path, dict[str, str]]:
     return rows
 
 
-def _title_id(path: Path, taken: set[str]) -> str:
-    base = _SAFE_ID.sub("_", path.stem).strip("._") or "title"
+def title_id_for(path: Path) -> str:
+    """A title's id from its file name: the stem in Unicode NFC with every run of
+    characters other than letters, digits, ``.``, ``_`` and ``-`` replaced by ``_``
+    (``Épisode 1 – été`` → ``Épisode_1_été``; ``第一集`` stays ``第一集``)."""
+    stem = unicodedata.normalize("NFC", Path(path).stem)
+    return _SAFE_ID.sub("_", stem).strip("._") or "title"
+
+
+def _unique_id(path: Path, taken: set[str]) -> str:
+    base = title_id_for(path)
     if base in taken:
         base = f"{base}-{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
     return base
 
 
+def finished_titles(out_dir: Optional[str | os.PathLike]) -> dict[str, str]:
+    """source_path → title_id of every finished title in a corpus folder (its
+    ``titles/*/meta.json``); empty when there is none."""
+    titles = Path(out_dir) / "titles" if out_dir is not None else None
+    if titles is None or not titles.is_dir():
+        return {}
+    done = {}
+    for meta in sorted(titles.glob("*/meta.json")):
+        row = json.loads(meta.read_text())
+        done[row["source_path"]] = row["title_id"]
+    return done
+
+
 def plan_titles(
     sources: Sequence[str | os.PathLike],
     metadata: Optional[str | os.PathLike] = None,
+    out_dir: Optional[str | os.PathLike] = None,
 ) -> tuple[list[TitleJob], list[tuple[str, str]]]:
     """The titles to prepare, sorted by id, and the (path, reason) rows of sources not found.
 
     Files come from ``sources``; with no sources, from the metadata CSV's rows. A metadata
     row gives title_id, group (show), genre, kind and split; a title without a group is
-    its own group.
+    its own group. Ids are stable across reruns on a grown folder: a file already
+    prepared in ``out_dir`` keeps its id, the other files get :func:`title_id_for`, with
+    a hash of the path appended when that id is taken (files in path order).
     """
     meta = _read_metadata(Path(metadata)) if metadata is not None else {}
     files, skipped = discover(sources)
@@ -169,16 +201,24 @@ def plan_titles(
         skipped += [(str(p), f"listed in {metadata} but not found")
                     for p in meta if not p.is_file()]
     jobs: list[TitleJob] = []
-    taken: set[str] = set()
+    done = finished_titles(out_dir)
+    ids: dict[Path, str] = {}
+    for p in files:  # user ids first, then ids of finished titles: both are fixed
+        tid = meta.get(p, {}).get("title_id") or done.get(str(p))
+        if tid:
+            if _SAFE_ID.search(tid) or tid.startswith("."):
+                raise PrepareError(f"{metadata}: title_id {tid!r} may only use letters, "
+                                   "digits, '.', '_' and '-' and must not start with '.'")
+            if tid in ids.values():
+                raise PrepareError(f"{metadata}: title_id {tid!r} is used twice")
+            ids[p] = tid
+    taken = set(ids.values()) | set(done.values())
     for p in files:
-        row = meta.get(p, {})
-        tid = row.get("title_id") or _title_id(p, taken)
-        if _SAFE_ID.search(tid) or tid.startswith("."):
-            raise PrepareError(f"{metadata}: title_id {tid!r} may only use letters, digits, "
-                               "'.', '_' and '-' and must not start with '.'")
-        if tid in taken:
-            raise PrepareError(f"{metadata}: title_id {tid!r} is used twice")
-        taken.add(tid)
+        if p not in ids:
+            ids[p] = _unique_id(p, taken)
+            taken.add(ids[p])
+    for p in files:
+        row, tid = meta.get(p, {}), ids[p]
         jobs.append(TitleJob(tid, str(p), row.get("group") or tid, row.get("genre", ""),
                              row.get("kind", ""), row.get("split", "")))
     return sorted(jobs, key=lambda j: j.title_id), skipped
@@ -197,18 +237,81 @@ def count_snippets(num_video_frames: int, num_audio_frames: int, data: DataConfi
     return m
 
 
-def _check_complete(job: TitleJob, decoded_s: float, announced_s: Optional[float], what: str):
-    if announced_s and decoded_s < announced_s - max(2.0, 0.05 * announced_s):
-        raise MediaError(job.source_path, f"truncated or corrupt: decoded {decoded_s:.1f} s of "
-                                          f"{what} out of the {announced_s:.1f} s it announces")
+@dataclass
+class Decoded:
+    """What decoding (prepare) or a packet scan (``binge check``) found in one title, in
+    seconds from the time origin: the header's duration, each stream's extent and gaps."""
+
+    announced_s: Optional[float]
+    video_s: float
+    audio_s: float
+    video_gaps: list[tuple[float, float]] = field(default_factory=list)
+    audio_gaps: list[tuple[float, float]] = field(default_factory=list)
+    errors: int = 0  # packets that failed to demux or decode
+
+    @property
+    def shared_s(self) -> float:
+        return min(self.video_s, self.audio_s)
 
 
-def _audio_logmel(job: TitleJob, data: DataConfig) -> tuple[np.ndarray, int]:
+def _spans(gaps: list[tuple[float, float]], end: float) -> float:
+    return float(sum(max(0.0, min(b, end) - a) for a, b in gaps if a < end))
+
+
+def assess(d: Decoded, data: DataConfig) -> tuple[Optional[str], dict[str, Any]]:
+    """The verdict on a title: (skip reason or None, manifest fields).
+
+    Rules (docs/data.md, "what prepare does with real-world files"): everything that
+    decodes is kept, in sync; the kept span is the one both streams cover (from the
+    origin to the shorter stream's end), cut to whole snippets later; a title is skipped
+    only when no video frame or no audio sample decodes, or the shared span is shorter
+    than one snippet. The fields say what was lost: ``lost_s`` = seconds of the header's
+    duration (or of the longer stream) not in the kept span, plus the gaps inside it
+    (held frame / zeros), and ``lost_where`` says where.
+    """
+    seconds = data.snippet_seconds
+    if d.video_s <= 0:
+        return "no decodable video frames", {}
+    if d.audio_s <= 0:
+        return "audio stream decodes to 0 samples", {}
+    kept = d.shared_s
+    notes = []
+    longest = max(d.video_s, d.audio_s, d.announced_s or 0.0)
+    if abs(d.video_s - d.audio_s) > MISMATCH_S:
+        notes.append(f"video {d.video_s:.2f} s, audio {d.audio_s:.2f} s: kept the "
+                     f"{kept:.2f} s both cover")
+    if d.announced_s is not None and d.announced_s - max(d.video_s, d.audio_s) > MISMATCH_S:
+        notes.append(f"header announces {d.announced_s:.2f} s, "
+                     f"{max(d.video_s, d.audio_s):.2f} s decode")
+    for name, gaps in (("video", d.video_gaps), ("audio", d.audio_gaps)):
+        inside = [(a, b) for a, b in gaps if a < kept]
+        if inside:
+            held = "held frame" if name == "video" else "silence"
+            spans = ", ".join(f"{a:.2f}-{b:.2f}" for a, b in inside[:5])
+            more = f" (+{len(inside) - 5} more)" if len(inside) > 5 else ""
+            notes.append(f"{name} gaps at {spans} s{more} ({held})")
+    if d.errors:
+        notes.append(f"{d.errors} damaged packets skipped")
+    lost = (longest - kept) + _spans(d.video_gaps, kept) + _spans(d.audio_gaps, kept)
+    fields = {"announced_s": round(d.announced_s, 4) if d.announced_s is not None else "",
+              "video_s": round(d.video_s, 4), "audio_s": round(d.audio_s, 4),
+              "lost_s": round(max(0.0, lost), 4), "video_gaps": len(d.video_gaps),
+              "audio_gaps": len(d.audio_gaps), "damaged_packets": d.errors,
+              "lost_where": "; ".join(notes)}
+    if kept < seconds:
+        return (f"shorter than one snippet ({d.video_s:.2f} s of video, {d.audio_s:.2f} s "
+                f"of audio decode; {seconds:.2f} s needed)"
+                + (f"; {'; '.join(notes)}" if notes else "")), fields
+    return None, fields
+
+
+def _audio_logmel(job: TitleJob, data: DataConfig,
+                  stats: DecodeStats) -> tuple[np.ndarray, int]:
     """Streamed log-mel of the title's main audio: ((num_audio_frames, n_mels) fp16,
     number of audio samples)."""
     streamer = StreamingLogMel(LogMelSettings.from_config(data))
     parts = [streamer.push(chunk).T.astype(np.float16)
-             for chunk in iter_audio(job.source_path, data.sample_rate)]
+             for chunk in iter_audio(job.source_path, data.sample_rate, stats=stats)]
     parts.append(streamer.finish().T.astype(np.float16))
     return np.ascontiguousarray(np.concatenate(parts, axis=0)), streamer.num_samples
 
@@ -216,7 +319,8 @@ def _audio_logmel(job: TitleJob, data: DataConfig) -> tuple[np.ndarray, int]:
 def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, Any]:
     """Prepare one title into ``out_dir/titles/<id>/`` and return its manifest row.
 
-    Raises :class:`MediaError` (with the reason) for a file that cannot be used.
+    Raises :class:`MediaError` (with the reason) for a file that cannot be used; the
+    verdict is :func:`assess`'s.
     """
     titles = Path(out_dir) / "titles"
     final = titles / job.title_id
@@ -235,21 +339,34 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
     if info.duration_s is not None and info.duration_s < seconds - 1.0:
         raise MediaError(job.source_path, f"shorter than one snippet ({info.duration_s:.2f} s "
                                           f"< {seconds:.2f} s)")
-    num_v = transcode_video(job.source_path, partial / "video.mp4", data.fps, data.short_side,
-                            keyframe_interval=data.frames)
-    announced = info.video.duration_s or info.duration_s
-    _check_complete(job, num_v / data.fps, announced, "video")
-    logmel, num_samples = _audio_logmel(job, data)
-    _check_complete(job, num_samples / data.sample_rate, info.audio.duration_s or info.duration_s,
-                    "audio")
+    vstats, astats = DecodeStats(), DecodeStats()
+    scenes = prepare_scene_hook(data)  # scene cuts from the frames transcoded (data.scenes)
+    try:
+        num_v = transcode_video(job.source_path, partial / "video.mp4", data.fps,
+                                data.short_side, keyframe_interval=data.frames, stats=vstats,
+                                on_frame=scenes.on_frame if scenes else None)
+    except MediaError as err:
+        if err.reason != "no decodable video frames":
+            raise
+        num_v = 0
+    logmel, num_samples = _audio_logmel(job, data, astats)
+    decoded = Decoded(info.duration_s, min(vstats.end_s, num_v / data.fps),
+                      num_samples / data.sample_rate, vstats.gaps, astats.gaps,
+                      vstats.errors + astats.errors)
+    reason, fields = assess(decoded, data)
+    if reason is not None:
+        raise MediaError(job.source_path, reason)
     m = count_snippets(num_v, len(logmel), data)
     if m == 0:
         raise MediaError(job.source_path, f"shorter than one snippet ({num_v / data.fps:.2f} s of "
                                           f"video, {num_samples / data.sample_rate:.2f} s of "
                                           f"audio < {seconds:.2f} s)")
+    if fields["lost_where"]:
+        log.warning("%s: %s", job.source_path, fields["lost_where"])
     np.save(partial / "audio.npy", logmel)
     with av.open(str(partial / "video.mp4")) as c:
         width, height = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
+    v = info.video
     row = {
         **asdict(job),
         "duration_s": round(min(num_v / data.fps, num_samples / data.sample_rate), 4),
@@ -258,9 +375,12 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
         "audio_path": f"titles/{job.title_id}/audio.npy",
         "width": width, "height": height,
         "num_video_frames": num_v, "num_audio_frames": len(logmel),
-        "source_width": info.video.width, "source_height": info.video.height,
-        "source_fps": round(info.video.fps, 4),
+        "source_width": v.width, "source_height": v.height,
+        "source_fps": round(v.fps, 4),
         "source_sample_rate": info.audio.sample_rate, "source_channels": info.audio.channels,
+        "source_colour": v.colour.text if v.colour else "",
+        "source_sar": str(v.sar), "source_rotation": v.rotation,
+        **fields,
         "format_version": FORMAT_VERSION,
         **prepare_params(data),
     }
@@ -268,6 +388,8 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
     if final.exists():  # a folder without meta.json cannot be a finished title
         shutil.rmtree(final)
     os.replace(partial, final)
+    if scenes is not None:
+        scenes.save(out_dir, job.title_id)
     return row
 
 
@@ -336,7 +458,7 @@ def prepare_corpus(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _claim_params(out, data)
-    jobs, skipped = plan_titles(sources, metadata)
+    jobs, skipped = plan_titles(sources, metadata, out)
     mine = [j for k, j in enumerate(jobs) if k % n == i]
     rows: dict[str, dict[str, Any]] = {}
     report = PrepareReport(out)
@@ -371,6 +493,7 @@ def prepare_corpus(
     for r, s in zip(ordered, splits):
         r["split"] = s
     report.manifest = write_manifest(out, ordered)
+    finish_prepare_scenes(out, ordered, data, progress=progress)
     write_csv(out / "skipped.csv", SKIPPED_COLUMNS,
               [dict(zip(SKIPPED_COLUMNS, s)) for s in report.skipped])
     return report

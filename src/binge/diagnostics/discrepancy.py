@@ -50,18 +50,20 @@ _STEP = re.compile(r"step_(\d+)")
 
 
 def similarity_spec(cfg: Config, source: str = "config") -> SimilaritySpec:
-    """The similarity the run's objective used (paper Eq. 1 and its ℓ2 + τ variant).
+    """The similarity the run's objective trains with, asked of the objective itself
+    (``Objective.similarity(cfg)``: Eq. 1's dot product or ℓ2 + τ, AVID's cos / τ, …).
 
-    ``nce``: dot product, or cosine / ``objective.temperature`` when ``objective.normalize``;
-    ``avid`` / ``cma``: cosine / ``objective.avid.temperature`` (avid_cma Eq. 1–2);
-    ``crisscross``: cosine (its losses compare normalised vectors, no temperature).
+    Raises:
+        ValueError: the objective defines no similarity (named in the message); there is no
+            default, so a new objective never gets a silently wrong measure.
     """
-    obj = cfg.objective
-    if obj.name == "nce":
-        return SimilaritySpec(obj.normalize, obj.temperature if obj.normalize else 1.0, source)
-    if obj.name in ("avid", "cma"):
-        return SimilaritySpec(True, obj.avid.temperature, source)
-    return SimilaritySpec(True, 1.0, source)
+    from binge.objectives import get_objective
+
+    try:
+        spec = get_objective(cfg.objective.name).cls.similarity(cfg)
+    except NotImplementedError as err:
+        raise ValueError(str(err)) from None
+    return replace(spec, source=source)
 
 
 def run_config_of(path: str | Path) -> Config:

@@ -22,16 +22,10 @@ import torch
 from torch import nn
 
 from binge.diagnostics.pairs import SnippetSelection
+from binge.distributed import resolve_device  # noqa: F401  (re-exported; the one resolver)
 from binge.io import atomic_path
 
 __all__ = ["embed_snippets", "file_fingerprint", "cache_key", "cached_embeddings", "resolve_device"]
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU; otherwise the named device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _collate(items: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -27,6 +27,7 @@ import numpy as np
 from binge.config import DiscrepancyConfig
 from binge.diagnostics.kl import histogram_grid, kl_divergence, kl_from_counts
 from binge.diagnostics.pairs import PAIR_SETS, PairSet, SnippetSelection
+from binge.objectives.base import SimilaritySpec  # the objectives own it (Objective.similarity)
 
 __all__ = ["SimilaritySpec", "PairSimilarities", "pair_similarities", "discrepancy_measures", "KL_TERMS"]
 
@@ -36,20 +37,6 @@ KL_TERMS: dict[str, tuple[str, str, str]] = {
     "kl_diff_pos": ("diff", "pos", "KL(S≠ ‖ S+)"),
     "kl_neg_diff": ("neg", "diff", "KL(S− ‖ S≠)"),
 }
-
-
-@dataclass(frozen=True)
-class SimilaritySpec:
-    """How a pair's similarity is computed: dot product, or cosine / τ when ``normalize``."""
-
-    normalize: bool = False
-    temperature: float = 1.0
-    source: str = "config"  # where the setting was read (a run's config, --config, ...)
-
-    def describe(self) -> dict[str, Any]:
-        kind = "cosine / temperature" if self.normalize else "dot product (unnormalized)"
-        return {"kind": kind, "normalize": self.normalize, "temperature": self.temperature,
-                "source": self.source}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from binge.config import Config, DataConfig, to_dict
+from binge.distributed import resolve_device
 from binge.data.datasets import DownstreamSplit, load_split, splits_of
 from binge.data.datasets.sources import AudioSource, VideoSource
 from binge.data.logmel import LogMelSettings, frames_per_snippet
@@ -80,12 +81,6 @@ def check_results_folder(out_dir: Path, encoder: dict[str, Optional[str]]) -> No
         who = old.get("checkpoint") or f"random-{old.get('random_init')}"
         raise EvaluateError(f"{path} holds the results of another encoder ({who}); pass another "
                             "--out (or leave --out out: results go under a folder named for the encoder)")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 class _Task:

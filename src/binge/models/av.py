@@ -58,15 +58,33 @@ class AVModel(nn.Module):
     def forward(self, video: torch.Tensor, audio: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"z_video": self.embed_video(video), "z_audio": self.embed_audio(audio)}
 
+    def pooled(self, video: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pooled encoder features f(v) (B, C_v) and g(a) (B, C_a), without the heads: what the
+        objectives with heads of their own (AVID, CMA, CrissCross) project. ``video`` is the
+        float (B, 3, T, H, W) of ``video_to_float``; ``audio`` is cast to the encoder's dtype."""
+        if video.dtype == torch.uint8:
+            raise TypeError("video is uint8: convert it with binge.data.transforms.video_to_float first")
+        dtype = next(self.audio_encoder.parameters()).dtype
+        return self.video_encoder(video), self.audio_encoder(audio.to(dtype))
+
+    def freeze_heads(self) -> "AVModel":
+        """Switch off the gradients of the Eq. 1 projection heads (for objectives that train
+        heads of their own): frozen, they are skipped by the optimiser and by DDP's gradient
+        reduction, which would otherwise wait for them."""
+        self.video_head.requires_grad_(False)
+        self.audio_head.requires_grad_(False)
+        return self
+
 
 def build_av_model(model_cfg: ModelConfig) -> AVModel:
-    """The AVModel of a config's ``model`` section (encoders from the registry, random init).
+    """The AVModel of a config's ``model`` section (encoders from the registry, random init;
+    ``model.video_kwargs`` / ``model.audio_kwargs`` go to their constructors).
 
     ``model_cfg.sync_batchnorm`` is applied by the trainer when it wraps the model in DDP.
     """
     return AVModel(
-        create_model(model_cfg.video),
-        create_model(model_cfg.audio),
+        create_model(model_cfg.video, **model_cfg.video_kwargs),
+        create_model(model_cfg.audio, **model_cfg.audio_kwargs),
         embed_dim=model_cfg.embed_dim,
         head_hidden=model_cfg.head_hidden_dim,
     )

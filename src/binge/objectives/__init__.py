@@ -1,20 +1,30 @@
-"""Pretraining objectives: Eq. 1 cross-modal NCE (the paper's), AVID, CMA and CrissCross.
+"""Pretraining objectives, one file each: Eq. 1 cross-modal NCE (the paper's), AVID, CMA,
+CrissCross and the symmetric InfoNCE; user objectives plug in with ``register_objective``.
 
-``build_objective(cfg, model, num_instances)`` looks ``cfg.objective.name`` up in a
-name → module registry and calls that module's ``build(cfg, model, num_instances)``; the
-modules are imported lazily, so an objective's dependencies load only when it is used.
+``build_objective(cfg, model, context)`` looks ``cfg.objective.name`` up in the registry and
+calls that class's ``from_config``. A built-in objective is one line of :data:`BUILTIN` (name →
+module); its module is imported, and so registers itself, the first time the name is looked
+up. A plug-in module registers itself when imported (``binge --import MODULE`` or the
+``binge.plugins`` entry-point group). See :mod:`binge.objectives.base` for the contract.
 
 >>> from binge.objectives import cross_modal_nce, build_objective, list_objectives
->>> list_objectives()
-['avid', 'cma', 'crisscross', 'nce']
+>>> {'nce', 'avid', 'cma', 'crisscross'} <= set(list_objectives())
+True
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence, Union
 
-from .base import Objective
+from .base import (
+    Objective,
+    ObjectiveContext,
+    ObjectiveEntry,
+    SimilaritySpec,
+    register_objective,
+    registered_objectives,
+)
 from .nce import NCEObjective, cross_modal_nce
 
 if TYPE_CHECKING:
@@ -24,15 +34,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Objective",
+    "ObjectiveContext",
+    "SimilaritySpec",
+    "register_objective",
+    "get_objective",
     "NCEObjective",
     "cross_modal_nce",
     "build_objective",
     "list_objectives",
-    "OBJECTIVES",
+    "BUILTIN",
 ]
 
-#: objective name (``cfg.objective.name``) → module exposing ``build(cfg, model, num_instances)``
-OBJECTIVES: dict[str, str] = {
+#: built-in objective name → the module that registers it (imported on first use).
+BUILTIN: dict[str, str] = {
     "nce": "binge.objectives.nce",
     "avid": "binge.objectives.avid",
     "cma": "binge.objectives.cma",
@@ -40,25 +54,51 @@ OBJECTIVES: dict[str, str] = {
 }
 
 
+def load_builtin_objectives() -> None:
+    """Import every built-in objective module (each registers itself)."""
+    for module in BUILTIN.values():
+        importlib.import_module(module)
+
+
 def list_objectives() -> list[str]:
-    """Names accepted by ``cfg.objective.name``."""
-    return sorted(OBJECTIVES)
+    """Names accepted by ``cfg.objective.name``: the built-ins and the plug-ins imported so far."""
+    return sorted(set(BUILTIN) | set(registered_objectives()))
 
 
-def build_objective(cfg: "Config", model: "nn.Module", num_instances: int) -> Objective:
+def all_objectives() -> dict[str, ObjectiveEntry]:
+    """Every objective's registry entry (built-ins imported first)."""
+    load_builtin_objectives()
+    return registered_objectives()
+
+
+def get_objective(name: str) -> ObjectiveEntry:
+    """The registry entry of ``name``; an unknown name is an error listing the known ones."""
+    if name in BUILTIN:
+        importlib.import_module(BUILTIN[name])
+    entry = registered_objectives().get(name)
+    if entry is None:
+        raise KeyError(
+            f"objective.name {name!r} is unknown; choose one of {list_objectives()} "
+            "(a plug-in objective must be imported first: binge --import MODULE ...)"
+        )
+    return entry
+
+
+def build_objective(
+    cfg: "Config",
+    model: "nn.Module",
+    context: Union[ObjectiveContext, int, Sequence[int]],
+) -> Objective:
     """The objective named by ``cfg.objective.name``, built for ``model``.
 
     Args:
-        cfg: the run's config (the objective reads ``cfg.objective`` and what else it needs).
-        model: the ``AVModel`` being trained (e.g. for embedding sizes).
-        num_instances: number of training snippets (memory-bank objectives size their bank).
+        cfg: the run's config (the objective reads ``cfg.objective.<name>``).
+        model: the ``AVModel`` being trained (e.g. for feature sizes).
+        context: an :class:`ObjectiveContext`, or the snippets per title, or only their total.
     """
-    name = cfg.objective.name
-    if name not in OBJECTIVES:
-        raise ValueError(f"objective.name {name!r} is unknown; choose one of {list_objectives()}")
-    module = importlib.import_module(OBJECTIVES[name])
-    objective = module.build(cfg, model, num_instances)
+    entry = get_objective(cfg.objective.name)
+    objective = entry.cls.from_config(cfg, model, ObjectiveContext.of(context))
     if not isinstance(objective, Objective):
-        raise TypeError(f"{OBJECTIVES[name]}.build returned {type(objective).__name__}, "
-                        "not an Objective")
+        raise TypeError(f"{entry.cls.__qualname__}.from_config returned "
+                        f"{type(objective).__name__}, not an Objective")
     return objective

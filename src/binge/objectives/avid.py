@@ -23,7 +23,8 @@ used by AVID, and the exported encoders are what downstream evaluation reads.
 
 Instances. An instance is a snippet (n, m) with id ``offsets[n] + m`` (``snippets_per_instance``
 = 1) or, to bound memory on very long corpora, a bin of b consecutive snippets of one title
-(id ``offsets[n] + m // b``); see docs/objectives.md for the memory arithmetic.
+(id ``offsets[n] + m // b``); see docs/objectives.md for the memory arithmetic. The snippets per
+title come from the trainer's :class:`~binge.objectives.base.ObjectiveContext`.
 
 Distributed. Every rank gathers the global batch's instance ids and features; negatives for
 the whole global batch are drawn from one generator whose state is a buffer (same on every
@@ -33,33 +34,48 @@ losses of 1 rank on the concatenated batch and apply the same bank update.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from binge.distributed import get_rank
-from binge.objectives.base import Objective
-from binge.objectives.memory_bank import (
-    MemoryBank,
-    MemoryNCE,
+from binge.distributed import gather_no_grad, get_rank
+from binge.objectives.base import (
+    Objective,
+    ObjectiveContext,
+    SimilaritySpec,
     at_least_float32,
-    gather_no_grad,
-    instance_offsets,
-    sample_negatives,
+    register_objective,
 )
+from binge.objectives.memory_bank import MemoryBank, MemoryNCE, instance_offsets, sample_negatives
 
 __all__ = [
+    "AvidOptions",
     "AvidHead",
     "AvidObjective",
-    "encode_pooled",
-    "freeze_model_heads",
-    "resolve_instances",
+    "memory_objective_kwargs",
     "build",
     "VARIANT_TERMS",
 ]
+
+
+@dataclass
+class AvidOptions:
+    """AVID's options, ``objective.avid`` (avid_cma.md §3, Eq. 1–5); CMA reads them too."""
+
+    variant: Literal["self", "cross", "joint"] = "cross"
+    memory_dim: int = 128  # the MLP head's output: C → hidden → hidden → 128 (§3.3)
+    head_hidden_dim: int = 512
+    num_negatives: int = 1024  # K, drawn uniformly, never the instance itself
+    temperature: float = 0.07  # τ
+    momentum: float = 0.5  # EMA of the memory bank
+    snippets_per_instance: int = 1  # b: an instance is b consecutive snippets of a title
+    bank_dtype: Literal["float32", "float16"] = "float32"  # float16: 256 B/instance/modality
+    # "random": the paper's random initial bank. "encode": one pass of the initial encoders
+    # fills it before step 1, so Z̄ is estimated against real features (docs/objectives.md)
+    bank_init: Literal["random", "encode"] = "random"
 
 #: (query modality, target bank) pairs of each variant's NCE terms, Eq. 3–5.
 VARIANT_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -88,50 +104,7 @@ class AvidHead(nn.Sequential):
         )
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The AVModel inside a DDP/compile wrapper (attribute ``module``), or the model."""
-    return getattr(model, "module", model)
-
-
-def freeze_model_heads(model: nn.Module) -> nn.Module:
-    """Switch off the gradients of ``AVModel``'s own projection heads and return the AVModel.
-
-    AVID, CMA and CrissCross project the pooled encoder features with heads of their own, so
-    the model's Eq. 1 heads take no part in the loss; frozen, they are skipped by the
-    optimiser and by DDP's gradient reduction (which would otherwise wait for them).
-    """
-    m = _unwrap(model)
-    for name in ("video_head", "audio_head"):
-        head = getattr(m, name, None)
-        if head is not None:
-            head.requires_grad_(False)
-    return m
-
-
-def _video_input(video: Tensor) -> Tensor:
-    """(B, T, H, W, 3) uint8 → (B, 3, T, H, W) float via the one conversion of the data
-    contract; a float tensor is taken as already converted (B, 3, T, H, W)."""
-    if video.dtype == torch.uint8:
-        from binge.data.transforms import video_to_float
-
-        return video_to_float(video)
-    if video.ndim != 5 or video.shape[1] != 3:
-        raise ValueError(
-            f"video batch of shape {tuple(video.shape)} and dtype {video.dtype}: expected "
-            "(B, T, H, W, 3) uint8 or (B, 3, T, H, W) float"
-        )
-    return video
-
-
-def encode_pooled(model: nn.Module, video: Tensor, audio: Tensor) -> tuple[Tensor, Tensor]:
-    """Pooled encoder features f_v(video) (B, C_v) and f_a(audio) (B, C_a) of an AVModel."""
-    m = _unwrap(model)
-    device = next(m.parameters()).device
-    v = m.video_encoder(_video_input(video.to(device, non_blocking=True)))
-    a = m.audio_encoder(at_least_float32(audio.to(device, non_blocking=True)))
-    return v, a
-
-
+@register_objective("avid", options=AvidOptions)
 class AvidObjective(Objective):
     """Self-, Cross- or Joint-AVID (Eq. 3–5) with a memory bank of ``num_instances``.
 
@@ -239,7 +212,7 @@ class AvidObjective(Objective):
 
     def embed(self, model: nn.Module, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
         """ℓ2-normalised 128-d v_i, a_i (B, D) of a batch."""
-        fv, fa = encode_pooled(model, batch["video"], batch["audio"])
+        fv, fa = model.pooled(batch["video"], batch["audio"])
         v = F.normalize(at_least_float32(self.video_head(fv)), dim=1)
         a = F.normalize(at_least_float32(self.audio_head(fa)), dim=1)
         return v, a
@@ -300,42 +273,33 @@ class AvidObjective(Objective):
         return {"loss": loss, **logs}
 
 
+    # ------------------------------------------------------------------ registry hooks
+    @classmethod
+    def from_config(cls, cfg: Any, model: nn.Module, context: ObjectiveContext) -> "AvidObjective":
+        """``objective.name: avid`` (cfg: a :class:`binge.config.Config`)."""
+        return cls(variant=cfg.objective.avid.variant, **memory_objective_kwargs(cfg, model, context))
+
+    @classmethod
+    def similarity(cls, cfg: Any) -> SimilaritySpec:
+        """cos / τ (avid_cma Eq. 1–2), τ = ``objective.avid.temperature``."""
+        return SimilaritySpec(True, cfg.objective.avid.temperature)
+
+
 def _bank_dtype(name: str) -> torch.dtype:
     return {"float32": torch.float32, "float16": torch.float16}[name]
 
 
-def resolve_instances(cfg: Any, num_instances: InstanceSpec) -> InstanceSpec:
-    """What the bank is built for: ``num_instances`` as given, except that binning
-    (``avid.snippets_per_instance`` > 1) given only the total reads the per-title snippet counts
-    of the training split from ``data.corpus``'s manifest (the order of ``SnippetDataset``)
-    and checks that they add up to that total."""
-    if cfg.objective.avid.snippets_per_instance == 1 or not isinstance(num_instances, int):
-        return num_instances
-    if not cfg.data.corpus:
-        raise ValueError("avid.snippets_per_instance > 1 needs data.corpus (per-title counts)")
-    from binge.data.corpus import read_manifest
-
-    rows = read_manifest(Path(cfg.data.corpus))
-    counts = [int(r["num_snippets"]) for r in rows if r["split"] == "train"]
-    if sum(counts) != num_instances:
-        raise ValueError(
-            f"{cfg.data.corpus}/manifest.csv: the train split has {sum(counts)} snippets but the "
-            f"trainer passed {num_instances}; binning needs the snippets per title of the "
-            "training set"
-        )
-    return counts
-
-
-def memory_objective_kwargs(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> dict[str, Any]:
-    """Constructor arguments shared by the memory-bank objectives (AVID, CMA) from a Config.
+def memory_objective_kwargs(cfg: Any, model: nn.Module, context: ObjectiveContext) -> dict[str, Any]:
+    """Constructor arguments shared by the memory-bank objectives (AVID, CMA) from a Config:
+    ``objective.avid``'s options, the bank sized by the context's snippets per title.
 
     Freezes the model's Eq. 1 heads (no memory-bank loss uses them)."""
-    m = freeze_model_heads(model)
+    m = model.freeze_heads()
     acfg = cfg.objective.avid
     return dict(
         video_features=m.video_encoder.num_features,
         audio_features=m.audio_encoder.num_features,
-        instances=resolve_instances(cfg, num_instances),
+        instances=list(context.snippets_per_title),
         dim=acfg.memory_dim,
         hidden=acfg.head_hidden_dim,
         num_negatives=acfg.num_negatives,
@@ -348,7 +312,6 @@ def memory_objective_kwargs(cfg: Any, model: nn.Module, num_instances: InstanceS
     )
 
 
-def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> AvidObjective:
-    """``build_objective`` entry for ``objective.name: avid`` (cfg: a :class:`binge.config.Config`)."""
-    return AvidObjective(variant=cfg.objective.avid.variant,
-                         **memory_objective_kwargs(cfg, model, num_instances))
+def build(cfg: Any, model: nn.Module, context: Any) -> AvidObjective:
+    """``objective.name: avid`` from a config (the module-level builder, kept for callers)."""
+    return AvidObjective.from_config(cfg, model, ObjectiveContext.of(context))

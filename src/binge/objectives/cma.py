@@ -15,27 +15,38 @@ wMPD never compares an instance with itself, §4), negatives 𝒩'_i = K_n draws
 Positive sets are recomputed from the banks every ``recompute_every_epochs`` epochs (§4.1:
 every 50 epochs) by :func:`cma_positives`, a blocked top-k over ρ whose memory is
 ``chunk_size²`` scores whatever N is; rank 0's result is broadcast so every rank uses the same
-sets. Training starts from a Cross-AVID checkpoint (``cma.init_checkpoint``, §4.1): model,
-heads, banks and Z̄ of the v2a/a2v terms are loaded with ``weights_only=True``.
+sets. Training starts from a Cross-AVID checkpoint (``cma.init_checkpoint``, §4.1): the trainer
+reads it with ``weights_only=True`` and hands it to :meth:`CmaObjective.init_from`, which loads
+the model, heads, banks and Z̄ of the v2a/a2v terms.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
 from torch import Tensor, nn
 
-from binge.objectives.avid import (
-    AvidObjective,
-    InstanceSpec,
-    _unwrap,
-    memory_objective_kwargs,
-)
-from binge.objectives.memory_bank import MemoryNCE, at_least_float32, gather_no_grad
+from binge.distributed import broadcast_from_main, gather_no_grad
+from binge.objectives.avid import AvidObjective, memory_objective_kwargs
+from binge.objectives.base import ObjectiveContext, at_least_float32, register_objective
+from binge.objectives.memory_bank import MemoryNCE
 
-__all__ = ["cma_positives", "CmaObjective", "load_cross_avid", "build"]
+__all__ = ["CmaOptions", "cma_positives", "CmaObjective", "load_cross_avid", "build"]
+
+
+@dataclass
+class CmaOptions:
+    """CMA's options, ``objective.cma`` (avid_cma.md §4, Eq. 6–9); the memory-bank options
+    (K, τ, momentum, heads) are AVID's, ``objective.avid``."""
+
+    num_positives: int = 32  # K_p of Eq. 7 (the instance itself is never one)
+    weight: float = 1.0  # λ of Eq. 9
+    recompute_every_epochs: int = 1  # N: positives recomputed from the banks every N epochs
+    init_checkpoint: Optional[str] = None  # a Cross-AVID checkpoint (loaded weights_only)
+    chunk_size: int = 4096  # rows × columns of one block of ρ (bounded memory)
 
 
 def _topk_merge(
@@ -81,22 +92,19 @@ def cma_positives(bank_v: Tensor, bank_a: Tensor, k: int, chunk_size: int = 4096
     return out
 
 
-def load_cross_avid(path: str | Path, model: nn.Module, objective: "CmaObjective") -> None:
-    """Initialise ``model`` and the Cross-AVID part of ``objective`` from a checkpoint.
-
-    The checkpoint (``binge pretrain`` with ``objective.name: avid``, ``variant: cross``) is
-    read with ``weights_only=True`` and must hold ``model`` and ``objective`` state dicts.
+def load_cross_avid(state: Mapping[str, Any], path: str, model: nn.Module,
+                    objective: "CmaObjective") -> None:
+    """Initialise ``model`` and the Cross-AVID part of ``objective`` from checkpoint ``state``
+    (read from ``path`` by the trainer, ``weights_only``): a ``binge pretrain`` checkpoint of
+    ``objective.name: avid``, ``variant: cross`` holding ``model`` and ``objective`` state dicts.
     """
-    from binge.train.checkpoint import load_checkpoint
-
-    state = load_checkpoint(path)
     missing = [k for k in ("model", "objective") if k not in state]
     if missing:
         raise ValueError(
             f"{path}: no {missing} entry (found {sorted(state)}); cma.init_checkpoint must be a "
             "checkpoint of `binge pretrain` with objective.name=avid, objective.avid.variant=cross"
         )
-    _unwrap(model).load_state_dict(state["model"])
+    model.load_state_dict(state["model"])
     own = objective.state_dict()
     wanted = {k for k in own if not k.startswith("wmpd.") and k not in ("positives", "positives_epoch")}
     got = state["objective"]
@@ -114,6 +122,7 @@ def load_cross_avid(path: str | Path, model: nn.Module, objective: "CmaObjective
     objective.load_state_dict({k: got[k] for k in wanted}, strict=False)
 
 
+@register_objective("cma", options=CmaOptions)
 class CmaObjective(AvidObjective):
     """L_CMA of Eq. 9: Cross-AVID + λ·wMPD with CMA positive sets (see the module docstring)."""
 
@@ -124,6 +133,7 @@ class CmaObjective(AvidObjective):
         weight: float = 1.0,
         recompute_every_epochs: int = 1,
         chunk_size: int = 4096,
+        init_checkpoint: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
         kwargs["variant"] = "cross"
@@ -134,6 +144,7 @@ class CmaObjective(AvidObjective):
         self.weight = float(weight)
         self.recompute_every_epochs = int(recompute_every_epochs)
         self.chunk_size = int(chunk_size)
+        self.init_path = init_checkpoint
         temperature = next(iter(self.nce.values())).temperature
         self.wmpd = nn.ModuleDict({"v2v": MemoryNCE(temperature), "a2a": MemoryNCE(temperature)})
         self.register_buffer("positives", torch.zeros(self.num_instances, num_positives, dtype=torch.long))
@@ -145,8 +156,7 @@ class CmaObjective(AvidObjective):
         pos = cma_positives(
             self.bank.bank("video"), self.bank.bank("audio"), self.num_positives, self.chunk_size
         )
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.broadcast(pos, src=0)
+        broadcast_from_main(pos)
         self.positives.copy_(pos)
         self.positives_epoch.fill_(int(epoch))
 
@@ -181,6 +191,27 @@ class CmaObjective(AvidObjective):
         logs["loss_wmpd"] = l_wmpd.detach()
         return {"loss": loss, **logs}
 
+    # ------------------------------------------------------------------ registry hooks
+    @classmethod
+    def from_config(cls, cfg: Any, model: nn.Module, context: ObjectiveContext) -> "CmaObjective":
+        """``objective.name: cma``: ``objective.avid``'s bank and heads + ``objective.cma``."""
+        ccfg = cfg.objective.cma
+        return cls(
+            **memory_objective_kwargs(cfg, model, context),
+            num_positives=ccfg.num_positives,
+            weight=ccfg.weight,
+            recompute_every_epochs=ccfg.recompute_every_epochs,
+            chunk_size=ccfg.chunk_size,
+            init_checkpoint=ccfg.init_checkpoint,
+        )
+
+    def init_checkpoint(self) -> Optional[str]:
+        """``cma.init_checkpoint``: the Cross-AVID run CMA starts from (§4.1), or None."""
+        return self.init_path
+
+    def init_from(self, model: nn.Module, state: Mapping[str, Any], path: str) -> None:
+        load_cross_avid(state, path, model, self)
+
     def _wmpd_term(self, name: str, x: Tensor, modality: str, pos: Tensor, neg: Tensor) -> Tensor:
         """(1/K_p) Σ_p L_NCE(x_i; x̄_p, 𝒩'_i): x (B, D), pos (B, K_p), neg (B, K)."""
         device = self.bank.bank(modality).device
@@ -195,16 +226,6 @@ class CmaObjective(AvidObjective):
         return self.wmpd[name].loss_from_scores(scores)
 
 
-def build(cfg: Any, model: nn.Module, num_instances: InstanceSpec) -> CmaObjective:
-    """``build_objective`` entry for ``objective.name: cma``."""
-    ccfg = cfg.objective.cma
-    objective = CmaObjective(
-        **memory_objective_kwargs(cfg, model, num_instances),
-        num_positives=ccfg.num_positives,
-        weight=ccfg.weight,
-        recompute_every_epochs=ccfg.recompute_every_epochs,
-        chunk_size=ccfg.chunk_size,
-    )
-    if ccfg.init_checkpoint:
-        load_cross_avid(ccfg.init_checkpoint, model, objective)
-    return objective
+def build(cfg: Any, model: nn.Module, context: Any) -> CmaObjective:
+    """``objective.name: cma`` from a config (the module-level builder, kept for callers)."""
+    return CmaObjective.from_config(cfg, model, ObjectiveContext.of(context))

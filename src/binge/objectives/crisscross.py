@@ -27,17 +27,23 @@ averaged over dimensions — about 1/√d for spread-out embeddings, 0 when coll
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from binge.objectives.avid import encode_pooled, freeze_model_heads
-from binge.objectives.base import Objective
-from binge.objectives.memory_bank import at_least_float32
+from binge.objectives.base import (
+    Objective,
+    ObjectiveContext,
+    SimilaritySpec,
+    at_least_float32,
+    register_objective,
+)
 
 __all__ = [
+    "CrissCrossOptions",
     "Projector",
     "Predictor",
     "negative_cosine",
@@ -46,6 +52,19 @@ __all__ = [
     "CrissCrossObjective",
     "build",
 ]
+
+
+@dataclass
+class CrissCrossOptions:
+    """CrissCross's options, ``objective.crisscross`` (Algorithm 1, Tables S7, S8, S10)."""
+
+    projector_dim: int = 2048  # Table S7: C → 2048 → 2048 → 2048 (fc-bn-relu ×2, fc-bn)
+    predictor_hidden_dim: int = 512  # Table S8: 2048 → 512 → 2048
+    predictor_lr_multiplier: float = 10.0  # Table S10: lr_vp / lr_vb = 0.002 / 0.0002
+    view_fraction: float = 0.75  # each view spans this fraction of the snippet (> 0.5: overlap)
+    larc: bool = False  # wrap the optimiser in LARC (Table S10, "Adam*")
+    larc_trust_coefficient: float = 0.001
+    larc_clip: bool = True
 
 
 class Projector(nn.Sequential):
@@ -100,8 +119,14 @@ def collapse_std(z: Tensor) -> Tensor:
     return F.normalize(at_least_float32(z.detach()), dim=1).std(dim=0).mean()
 
 
+@register_objective("crisscross", options=CrissCrossOptions)
 class CrissCrossObjective(Objective):
-    """Algorithm 1 on the batch keys ``video``/``video2`` and ``audio``/``audio2``."""
+    """Algorithm 1 on the batch keys ``video``/``video2`` and ``audio``/``audio2``.
+
+    Its training set has two views per modality (:meth:`make_dataset`, the ``crisscross``
+    pipeline of Tables S1, S2); with ``crisscross.larc`` its optimiser is wrapped in LARC."""
+
+    pipeline = "crisscross"
 
     def __init__(
         self,
@@ -110,8 +135,12 @@ class CrissCrossObjective(Objective):
         projector_dim: int = 2048,
         predictor_hidden_dim: int = 512,
         predictor_lr_multiplier: float = 10.0,
+        larc: bool = False,
+        larc_trust_coefficient: float = 0.001,
+        larc_clip: bool = True,
     ) -> None:
         super().__init__()
+        self.larc = (larc, float(larc_trust_coefficient), bool(larc_clip))
         self.video_projector = Projector(video_features, projector_dim)
         self.audio_projector = Projector(audio_features, projector_dim)
         self.video_predictor = Predictor(projector_dim, predictor_hidden_dim)
@@ -128,6 +157,48 @@ class CrissCrossObjective(Objective):
              "name": "crisscross_predictors"},
         ]
 
+    def wrap_optimizer(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        """LARC around the optimiser with ``crisscross.larc`` (Table S10, "Adam*")."""
+        use, trust, clip = self.larc
+        if not use:
+            return optimizer
+        from binge.objectives.larc import LARC
+
+        return LARC(optimizer, trust_coefficient=trust, clip=clip)
+
+    @classmethod
+    def make_dataset(cls, cfg: Any, dataset_class: Optional[type] = None) -> Any:
+        """Whole uncropped, unaugmented frames through the CrissCross transform (Tables S1,
+        S2), which cuts the two views of each snippet."""
+        from binge.data.crisscross_transforms import build_transform
+
+        if dataset_class is None:
+            from binge.data import SnippetDataset as dataset_class
+        return dataset_class(cfg.data.corpus, split="train", augment=False, crop_size=None,
+                              data=cfg.data, transform=build_transform(cfg, two_views=True))
+
+    @classmethod
+    def similarity(cls, cfg: Any) -> SimilaritySpec:
+        """Cosine, no temperature: its losses compare ℓ2-normalised vectors."""
+        return SimilaritySpec(True, 1.0)
+
+    @classmethod
+    def from_config(cls, cfg: Any, model: nn.Module, context: ObjectiveContext) -> "CrissCrossObjective":
+        """``objective.name: crisscross`` from ``objective.crisscross``; freezes the model's
+        Eq. 1 heads (its own projectors and predictors take their place)."""
+        m = model.freeze_heads()
+        c = cfg.objective.crisscross
+        return cls(
+            video_features=m.video_encoder.num_features,
+            audio_features=m.audio_encoder.num_features,
+            projector_dim=c.projector_dim,
+            predictor_hidden_dim=c.predictor_hidden_dim,
+            predictor_lr_multiplier=c.predictor_lr_multiplier,
+            larc=c.larc,
+            larc_trust_coefficient=c.larc_trust_coefficient,
+            larc_clip=c.larc_clip,
+        )
+
     def forward(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, Tensor]:
         missing = [k for k in ("video", "video2", "audio", "audio2") if k not in batch]
         if missing:
@@ -141,7 +212,7 @@ class CrissCrossObjective(Objective):
         z: dict[str, Tensor] = {}
         p: dict[str, Tensor] = {}
         for view, (vk, ak) in {"1": ("video", "audio"), "2": ("video2", "audio2")}.items():
-            fv, fa = encode_pooled(model, batch[vk], batch[ak])
+            fv, fa = model.pooled(batch[vk], batch[ak])
             z["v" + view], z["a" + view] = self.video_projector(fv), self.audio_projector(fa)
             p["v" + view] = self.video_predictor(z["v" + view])
             p["a" + view] = self.audio_predictor(z["a" + view])
@@ -155,14 +226,6 @@ class CrissCrossObjective(Objective):
         return {"loss": out["loss"], **logs}
 
 
-def build(cfg: Any, model: nn.Module, num_instances: Any = None) -> CrissCrossObjective:
-    """``build_objective`` entry for ``objective.name: crisscross`` (no memory bank)."""
-    m = freeze_model_heads(model)
-    c = cfg.objective.crisscross
-    return CrissCrossObjective(
-        video_features=m.video_encoder.num_features,
-        audio_features=m.audio_encoder.num_features,
-        projector_dim=c.projector_dim,
-        predictor_hidden_dim=c.predictor_hidden_dim,
-        predictor_lr_multiplier=c.predictor_lr_multiplier,
-    )
+def build(cfg: Any, model: nn.Module, context: Any = 1) -> CrissCrossObjective:
+    """``objective.name: crisscross`` from a config (the module-level builder, kept for callers)."""
+    return CrissCrossObjective.from_config(cfg, model, ObjectiveContext.of(context))

@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch.optim import Optimizer
 
-from binge.objectives.memory_bank import at_least_float32
+from binge.objectives.base import at_least_float32
 
 __all__ = ["LARC", "larc_factor"]
 

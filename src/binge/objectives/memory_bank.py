@@ -38,7 +38,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from binge.distributed import all_reduce_mean
+from binge.distributed import all_reduce_mean, gather_no_grad
+from binge.objectives.base import at_least_float32
+from binge.sampling import snippet_offsets
 
 __all__ = [
     "MemoryBank",
@@ -48,32 +50,7 @@ __all__ = [
     "ema_update",
     "sample_negatives",
     "instance_offsets",
-    "gather_no_grad",
-    "at_least_float32",
 ]
-
-
-# ----------------------------------------------------------------------------- distributed
-def _dist_active() -> bool:
-    return torch.distributed.is_available() and torch.distributed.is_initialized()
-
-
-def gather_no_grad(x: Tensor) -> Tensor:
-    """Concatenate ``x`` (same shape on every rank) over ranks in rank order, without grad.
-
-    Single process: ``x`` itself. Memory updates and instance ids need no gradient, so this is
-    a plain ``all_gather`` (``binge.distributed.all_gather_with_grad`` is for the loss path).
-    """
-    if not _dist_active() or torch.distributed.get_world_size() == 1:
-        return x.detach()
-    parts = [torch.empty_like(x) for _ in range(torch.distributed.get_world_size())]
-    torch.distributed.all_gather(parts, x.detach().contiguous())
-    return torch.cat(parts, dim=0)
-
-
-def at_least_float32(x: Tensor) -> Tensor:
-    """``x`` as float32, or as float64 if it already is (tests run the maths in float64)."""
-    return x if x.dtype == torch.float64 else x.float()
 
 
 # ----------------------------------------------------------------------------- instances
@@ -87,8 +64,8 @@ def instance_offsets(snippets_per_title: Sequence[int], snippets_per_instance: i
     """
     if snippets_per_instance < 1:
         raise ValueError(f"snippets_per_instance must be ≥ 1, got {snippets_per_instance}")
-    sizes = torch.as_tensor([-(-int(m) // snippets_per_instance) for m in snippets_per_title])
-    return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(sizes, 0).long()])
+    sizes = [-(-int(m) // snippets_per_instance) for m in snippets_per_title]
+    return torch.from_numpy(snippet_offsets(sizes))
 
 
 # ----------------------------------------------------------------------------- bank

@@ -25,6 +25,7 @@ onto each rank's slice, the gradients that *every* rank's loss sends to it (it d
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -32,12 +33,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from binge.distributed import all_gather_with_grad, get_rank, get_world_size
-from binge.objectives.base import Objective
+from binge.objectives.base import Objective, ObjectiveContext, SimilaritySpec, register_objective
 
 if TYPE_CHECKING:
     from binge.config import Config
 
-__all__ = ["cross_modal_nce", "eq1_terms", "NCEObjective", "build"]
+__all__ = ["cross_modal_nce", "eq1_terms", "NCEOptions", "NCEObjective", "build"]
+
+
+@dataclass
+class NCEOptions:
+    """Eq. 1's options. They sit directly under ``objective`` (``objective.normalize``,
+    ``objective.temperature``), where the paper configs have always put them."""
+
+    normalize: bool = False  # Eq. 1 in an unnormalized space by default; True: ℓ2 + τ
+    temperature: float = 1.0  # τ, only used when normalize=True (Table 2: 0.07, 0.3)
 
 
 def _prepare(z: torch.Tensor, normalize: bool, scale: float) -> torch.Tensor:
@@ -122,6 +132,7 @@ def cross_modal_nce(
     return loss.mean()
 
 
+@register_objective("nce", options=NCEOptions, flat=True)
 class NCEObjective(Objective):
     """Eq. 1 over the global batch, following the ``Objective`` contract.
 
@@ -163,8 +174,19 @@ class NCEObjective(Objective):
         }
 
 
-def build(cfg: "Config", model: nn.Module, num_instances: int) -> NCEObjective:
-    """The registry entry: Eq. 1 from ``cfg.objective`` (``temperature`` only if normalised)."""
-    obj = cfg.objective
-    return NCEObjective(normalize=obj.normalize,
-                        temperature=obj.temperature if obj.normalize else 1.0)
+    @classmethod
+    def from_config(cls, cfg: "Config", model: nn.Module, context: ObjectiveContext) -> "NCEObjective":
+        """Eq. 1 from ``cfg.objective`` (``temperature`` only if normalised)."""
+        obj = cfg.objective
+        return cls(normalize=obj.normalize, temperature=obj.temperature if obj.normalize else 1.0)
+
+    @classmethod
+    def similarity(cls, cfg: "Config") -> SimilaritySpec:
+        """s_ij of Eq. 1: the dot product, or cosine / τ with ``objective.normalize``."""
+        obj = cfg.objective
+        return SimilaritySpec(obj.normalize, obj.temperature if obj.normalize else 1.0)
+
+
+def build(cfg: "Config", model: nn.Module, context: Any) -> NCEObjective:
+    """Eq. 1 from ``cfg.objective`` (kept for callers of the module-level builder)."""
+    return NCEObjective.from_config(cfg, model, ObjectiveContext.of(context))

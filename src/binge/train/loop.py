@@ -17,7 +17,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-import numpy as np
 import torch
 import yaml
 from torch import nn
@@ -27,8 +26,15 @@ from binge.config import Config, ConfigError, to_dict
 from binge.io import atomic_write_text
 from binge.train.callbacks import Callback, CallbackList
 from binge.train.checkpoint import CheckpointManager, capture_rng_state, load_checkpoint, restore_rng_state
-from binge.distributed import DistInfo, all_reduce_mean, cleanup_distributed, init_distributed, seed_everything
-from binge.train.distributed import all_gather_object, convert_sync_batchnorm
+from binge.distributed import (
+    DistInfo,
+    all_gather_object,
+    all_reduce_mean,
+    cleanup_distributed,
+    convert_sync_batchnorm,
+    init_distributed,
+    seed_everything,
+)
 from binge.train.export import export_model
 from binge.train.metrics import MetricsLogger
 from binge.train.schedule import WarmupCosineSchedule
@@ -70,18 +76,14 @@ def resolve_num_workers(requested: int) -> int:
 
 
 def build_optimizer(step_module: TrainStep, cfg: Config) -> torch.optim.Optimizer:
-    """Adam (supplement §4; SGD/AdamW optional) over the model and the objective's parameters.
-
-    With ``objective.name=crisscross`` and ``crisscross.larc`` the optimiser is wrapped in LARC
-    (CrissCross Table S10, "Adam*").
+    """Adam (supplement §4; SGD/AdamW optional) over the model and the objective's parameters,
+    wrapped by the objective's ``wrap_optimizer`` (e.g. CrissCross's LARC, Table S10 "Adam*").
 
     The objective's ``param_groups(base_lr)`` gives extra groups (e.g. a CrissCross predictor
     with its own lr multiplier); every other trainable parameter goes in the first group.
     """
     o = cfg.optim
-    extra: list[dict[str, Any]] = []
-    if hasattr(step_module.objective, "param_groups"):
-        extra = list(step_module.objective.param_groups(o.lr) or [])
+    extra = list(step_module.objective.param_groups(o.lr) or [])
     taken = {id(p) for g in extra for p in g["params"]}
     main = [p for p in step_module.parameters() if p.requires_grad and id(p) not in taken]
     groups = [{"params": main, "lr": o.lr}] + extra
@@ -92,12 +94,7 @@ def build_optimizer(step_module: TrainStep, cfg: Config) -> torch.optim.Optimize
         optimizer = torch.optim.AdamW(groups, lr=o.lr, weight_decay=o.weight_decay)
     else:
         optimizer = torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
-    cc = cfg.objective.crisscross
-    if cfg.objective.name == "crisscross" and cc.larc:  # Table S10 "Adam*"
-        from binge.objectives.larc import LARC
-
-        optimizer = LARC(optimizer, trust_coefficient=cc.larc_trust_coefficient, clip=cc.larc_clip)
-    return optimizer
+    return step_module.objective.wrap_optimizer(optimizer)
 
 
 def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -158,8 +155,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ construction
     def _build_data(self) -> None:
-        from binge.data import SnippetDataset
         from binge.data.scenes import sampling_scenes
+        from binge.objectives import ObjectiveContext, get_objective
         from binge.sampling import build_sampler
 
         cfg, env = self.cfg, self.env
@@ -167,20 +164,14 @@ class Trainer:
             raise ConfigError(
                 "data.corpus is not set: pass data.corpus=PATH (a folder written by `binge prepare`)"
             )
-        if cfg.augment.pipeline == "crisscross":
-            # CrissCross (Tables S1, S2): its transform takes whole uncropped, unaugmented frames
-            from binge.data.crisscross_transforms import build_transform
-
-            self.dataset = SnippetDataset(cfg.data.corpus, split="train", augment=False,
-                                          crop_size=None, data=cfg.data,
-                                          transform=build_transform(cfg))
-        else:
-            self.dataset = SnippetDataset.from_config(cfg, split="train", augment=True)
+        # the objective's views and transforms (CrissCross: two views per modality)
+        self.dataset = get_objective(cfg.objective.name).cls.make_dataset(cfg)
         counts = list(self.dataset.num_snippets)
-        self.offsets = torch.tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), dtype=torch.long)
-        self.num_instances = int(sum(counts))
+        groups = getattr(self.dataset, "groups", None)
+        self.context = ObjectiveContext(tuple(counts), tuple(groups) if groups is not None else None,
+                                        env.rank, env.world_size)
         self.sampler = build_sampler(
-            cfg.sampling, counts, groups=getattr(self.dataset, "groups", None),
+            cfg.sampling, counts, groups=groups,
             seed=cfg.train.seed, rank=env.rank, world_size=env.world_size,
             scenes=sampling_scenes(cfg, self.dataset.title_ids, counts),
         )
@@ -211,7 +202,11 @@ class Trainer:
         if env.world_size > 1 and cfg.model.sync_batchnorm:
             model = convert_sync_batchnorm(model, env.device)
         model.to(env.device, self.dtype)
-        objective = build_objective(cfg, model, self.num_instances).to(env.device, self.dtype)
+        objective = build_objective(cfg, model, self.context)
+        init = objective.init_checkpoint()
+        if init:  # e.g. CMA from a Cross-AVID run (before a resume, which overrides it)
+            objective.init_from(model, load_checkpoint(init), str(init))
+        objective.to(env.device, self.dtype)
         self.model = model
         self.objective = objective
         self.step_module = TrainStep(model, objective)
@@ -296,11 +291,11 @@ class Trainer:
         dev = self.env.device
         nb = dev.type == "cuda"
         out = {k: (v.to(dev, non_blocking=nb) if torch.is_tensor(v) else v) for k, v in batch.items()}
-        out["video"] = video_to_float(out["video"]).to(self.dtype)
-        out["audio"] = out["audio"].to(self.dtype)
-        title = torch.as_tensor(batch["title"], dtype=torch.long)
-        snippet = torch.as_tensor(batch["snippet"], dtype=torch.long)
-        out["index"] = (self.offsets[title] + snippet).to(dev, non_blocking=nb)
+        for key, value in out.items():  # every view the objective's dataset made
+            if torch.is_tensor(value) and value.dtype == torch.uint8 and value.ndim == 5:
+                out[key] = video_to_float(value).to(self.dtype)  # (B, T, H, W, 3) uint8 video
+            elif torch.is_tensor(value) and value.is_floating_point():
+                out[key] = value.to(self.dtype)
         return out
 
     def _autocast(self) -> Any:
@@ -356,8 +351,7 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.step_module.parameters(), cfg.optim.grad_clip)
         self.optimizer.step()
         self.schedule.step()
-        if hasattr(self.objective, "after_step"):
-            self.objective.after_step(batch, outputs)
+        self.objective.after_step(batch, outputs)
         return outputs
 
     def _stop_agreed(self, flag: _StopFlag) -> bool:
@@ -389,7 +383,7 @@ class Trainer:
         try:
             while self.step < self.total_steps and not stopped:
                 epoch, in_epoch = divmod(self.step, self.steps_per_epoch)
-                if in_epoch == 0 and hasattr(self.objective, "on_epoch_start"):
+                if in_epoch == 0:
                     self.objective.on_epoch_start(epoch)
                 self.batches.set_epoch(epoch, start_step=in_epoch)
                 tick = time.perf_counter()
