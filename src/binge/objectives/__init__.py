@@ -51,6 +51,7 @@ BUILTIN: dict[str, str] = {
     "avid": "binge.objectives.avid",
     "cma": "binge.objectives.cma",
     "crisscross": "binge.objectives.crisscross",
+    "infonce": "binge.objectives.infonce",
 }
 
 
