@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     from binge import __version__
+    from binge.cluster import allow_intermixed
 
     parser.add_argument("--version", action="version", version=f"binge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(p)
+        allow_intermixed(p)  # section.key=value overrides before or after the options
         p.set_defaults(_module=module)
     return parser
 

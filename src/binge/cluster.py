@@ -32,6 +32,7 @@ from typing import Any, Optional
 __all__ = [
     "ClusterError",
     "add_slurm_arguments",
+    "allow_intermixed",
     "check_model_names",
     "split_overrides",
     "export_torch_env",
@@ -292,3 +293,27 @@ def check_model_names(*names: str) -> None:
         if name not in known:
             raise ConfigError(f"unknown model {name!r}: registered models are {known} "
                               "(set model.video / model.audio, or --random-init, to one of them)")
+
+
+def allow_intermixed(parser: argparse.ArgumentParser) -> None:
+    """Let ``parser`` (a subcommand's) take positionals between options, as
+    ``binge prepare SRC --out C data.short_side=128`` or ``binge pretrain --config C a.b=1
+    --restart c.d=2`` do: argparse's own ``parse_known_intermixed_args`` instead of
+    ``parse_known_args`` (stock argparse stops a ``nargs="*"`` positional at the first option and
+    rejects what follows). Parsers with nested subcommands keep the stock parsing."""
+    import types
+
+    if any(isinstance(a, argparse._SubParsersAction) for a in parser._actions) or any(
+            not a.option_strings for g in parser._mutually_exclusive_groups for a in g._group_actions):
+        return  # argparse cannot intermix these: keep its stock parsing
+
+    def parse_known_args(self, args=None, namespace=None):
+        if getattr(self, "_binge_intermixing", False):  # argparse's own two passes
+            return argparse.ArgumentParser.parse_known_args(self, args, namespace)
+        self._binge_intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._binge_intermixing = False
+
+    parser.parse_known_args = types.MethodType(parse_known_args, parser)  # type: ignore[method-assign]

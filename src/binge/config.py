@@ -613,7 +613,9 @@ def find_shipped_config(name: str) -> Path:
     key = name.replace("\\", "/").removesuffix(".yaml")
     key = key.split("configs/", 1)[1] if "configs/" in key else key
     names = list_shipped_configs()
-    found = [n for n in names if n == key] or [n for n in names if n.rsplit("/", 1)[-1] == key]
+    found = [n for n in names if n == key]
+    if not found and "/" not in key:  # a bare file name: unique among the shipped configs
+        found = [n for n in names if n.rsplit("/", 1)[-1] == key]
     if len(found) == 1:
         return shipped_config_dir() / f"{found[0]}.yaml"
     if len(found) > 1:
