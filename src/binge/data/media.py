@@ -185,7 +185,7 @@ class VideoStreamInfo:
     pix_fmt: str = ""
     colour: Optional[ColourInfo] = None
     sar: Fraction = Fraction(1)
-    rotation: int = 0  # display matrix, degrees counter-clockwise (0 when none)
+    rotation: int = 0  # display matrix, degrees counter-clockwise in [0, 360)
     display_width: int = 0
     display_height: int = 0
 
@@ -281,7 +281,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         if v is not None:
             rate = v.average_rate or v.base_rate or 0
             cc = v.codec_context
-            rotation = _stream_rotation(container, v)
+            rotation = _stream_rotation(container, v) % 360
             dw, dh, _ = display_geometry(cc.width, cc.height, _sar(v), rotation)
             video = VideoStreamInfo(v.index, cc.name, cc.width, cc.height, float(rate),
                                     _stream_duration(v), cc.pix_fmt or "", stream_colour(v),

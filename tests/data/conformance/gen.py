@@ -75,10 +75,15 @@ def upright_marker(img: np.ndarray) -> str:
 
 
 def disc_roundness(img: np.ndarray) -> float:
-    """Width / height of the white disc in an (H, W, 3) image."""
-    white = img.min(axis=2) > 160
-    ys, xs = np.nonzero(white)
-    return (xs.max() - xs.min() + 1) / (ys.max() - ys.min() + 1)
+    """Width / height of the white disc in an (H, W, 3) image, from the second moments of
+    its brightness (std of x over std of y; 1 for a circle, sub-pixel accurate)."""
+    white = np.clip(img.min(axis=2).astype(np.float64) - 64, 0, None)  # the disc only
+    ys, xs = np.mgrid[0:img.shape[0], 0:img.shape[1]]
+    total = white.sum()
+    mx, my = (white * xs).sum() / total, (white * ys).sum() / total
+    vx = (white * (xs - mx) ** 2).sum() / total
+    vy = (white * (ys - my) ** 2).sum() / total
+    return float(np.sqrt(vx / vy))
 
 
 def _tone(total: int, sr: int, clicks: Sequence[float], click_s: float,
