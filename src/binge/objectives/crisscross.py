@@ -26,6 +26,7 @@ averaged over dimensions — about 1/√d for spread-out embeddings, 0 when coll
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -34,13 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from binge.objectives.base import (
-    Objective,
-    ObjectiveContext,
-    SimilaritySpec,
-    at_least_float32,
-    register_objective,
-)
+from binge.objectives.base import Objective, ObjectiveContext, SimilaritySpec, register_objective
+from binge.objectives.base import at_least_float32
 
 __all__ = [
     "CrissCrossOptions",
@@ -187,17 +183,9 @@ class CrissCrossObjective(Objective):
         """``objective.name: crisscross`` from ``objective.crisscross``; freezes the model's
         Eq. 1 heads (its own projectors and predictors take their place)."""
         m = model.freeze_heads()
-        c = cfg.objective.crisscross
-        return cls(
-            video_features=m.video_encoder.num_features,
-            audio_features=m.audio_encoder.num_features,
-            projector_dim=c.projector_dim,
-            predictor_hidden_dim=c.predictor_hidden_dim,
-            predictor_lr_multiplier=c.predictor_lr_multiplier,
-            larc=c.larc,
-            larc_trust_coefficient=c.larc_trust_coefficient,
-            larc_clip=c.larc_clip,
-        )
+        options = dataclasses.asdict(cfg.objective.crisscross)
+        options.pop("view_fraction")  # the transform's (make_dataset), not the loss's
+        return cls(m.video_encoder.num_features, m.audio_encoder.num_features, **options)
 
     def forward(self, model: nn.Module, batch: dict[str, Any]) -> dict[str, Tensor]:
         missing = [k for k in ("video", "video2", "audio", "audio2") if k not in batch]
