@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "prepare": "binge.data.cli",
     "scenes": "binge.data.scenes_cli",
     "pretrain": "binge.train.cli",
+    "supervised": "binge.train.supervised",
     "discrepancy": "binge.diagnostics.cli",
     "evaluate": "binge.evaluation.cli",
     "embed": "binge.library.embed_cli",

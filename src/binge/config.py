@@ -80,6 +80,7 @@ class DataConfig:
     heldout_fraction: float = 0.1  # share of shows held out (paper §4.2: 90/10, show-disjoint)
     num_workers: int = -1  # -1: sized to the machine (cores per process)
     pin_memory: bool = True  # only takes effect on CUDA
+    memory_cache: bool = False  # keep decoded training snippets in RAM (binge.data.memory_cache)
 
     @property
     def snippet_seconds(self) -> float:
@@ -307,7 +308,8 @@ class DiscrepancyConfig:
     seed: int = 0
     out_dir: str = "runs/discrepancy"
     cache_dir: Optional[str] = None  # embedding cache; None: <out_dir>/cache
-    every_steps: int = 0  # > 0: binge.diagnostics.monitor.DiscrepancyMonitor measures every N steps
+    every_steps: int = 0  # > 0: binge.train.monitors.LearningCurves measures every N steps
+    probes: list[str] = field(default_factory=list)  # "dataset=root" probed every every_steps
 
 
 @dataclass

@@ -89,3 +89,36 @@ def resnet18_audio_tiny(**kwargs) -> AudioResNet:
     """``resnet18_audio`` with widths 16-32-64-128 and one block per stage (CPU tests, demo)."""
     kwargs = {"layers": (1, 1, 1, 1), "widths": (16, 32, 64, 128), "input_spec": TINY_AUDIO, **kwargs}
     return resnet18_audio(**kwargs)
+
+
+# ----------------------------------------------------------------------------- micro (CPU demo)
+MICRO_AUDIO = InputSpec("audio", 1, 63, mel_bins=32)  # configs/micro.yaml: 1 s, 16 kHz, hop 256
+
+
+class MicroAudioNet(Encoder):
+    """A plain 2D conv stack for the CPU geometry of configs/micro.yaml (docs/world.md): four
+    3×3 conv → BN → ReLU layers, each of stride 2. (B, 1, 32, 63) → ``forward_features``
+    (B, widths[-1], 2, 4); about 2 M MACs per snippet."""
+
+    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), input_spec: InputSpec = MICRO_AUDIO):
+        super().__init__()
+        if len(widths) != 4:
+            raise ValueError(f"expected 4 widths, got {list(widths)}")
+        chans = (input_spec.channels, *widths)
+        self.layers = nn.Sequential(*(
+            nn.Sequential(nn.Conv2d(chans[i], chans[i + 1], 3, 2, 1, bias=False),
+                          nn.BatchNorm2d(chans[i + 1]), nn.ReLU(inplace=True))
+            for i in range(4)))
+        self.num_features = widths[-1]
+        self.input_spec = input_spec
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        return self.layers(x)
+
+
+@register_model
+def conv2d_audio_micro(**kwargs) -> MicroAudioNet:
+    """``MicroAudioNet`` with widths 16-32-64-128 on 32 mel × 1 s log-mel (configs/micro.yaml)."""
+    return MicroAudioNet(**kwargs)

@@ -202,3 +202,41 @@ def r2plus1d_18_avid_tiny(**kwargs) -> VideoResNet:
     """``r2plus1d_18_avid`` with widths 16-32-64-128 and one block per stage."""
     kwargs = {"layers": (1, 1, 1, 1), "widths": WIDTHS_TINY, "input_spec": TINY_VIDEO, **kwargs}
     return r2plus1d_18_avid(**kwargs)
+
+
+# ----------------------------------------------------------------------------- micro (CPU demo)
+MICRO_VIDEO = InputSpec("video", 3, 8, size=32, mean=KINETICS_MEAN, std=KINETICS_STD)
+
+
+def _conv_bn_relu3d(cin: int, cout: int, stride: tuple[int, int, int]) -> nn.Sequential:
+    return nn.Sequential(nn.Conv3d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm3d(cout),
+                         nn.ReLU(inplace=True))
+
+
+class MicroVideoNet(Encoder):
+    """A plain 3D conv stack for the CPU geometry of configs/micro.yaml (docs/world.md): four
+    3×3×3 conv → BN → ReLU layers with spatial strides 2, 2, 2, 2 and temporal strides
+    1, 2, 2, 1. (B, 3, 8, 32, 32) → ``forward_features`` (B, widths[-1], 2, 2, 2); about
+    10 M MACs per snippet at widths 16-32-64-128 (R(2+1)D-18-tiny on 16×56²: ~70× more)."""
+
+    def __init__(self, widths: Sequence[int] = WIDTHS_TINY, input_spec: InputSpec = MICRO_VIDEO):
+        super().__init__()
+        if len(widths) != 4:
+            raise ValueError(f"expected 4 widths, got {list(widths)}")
+        strides = ((1, 2, 2), (2, 2, 2), (2, 2, 2), (1, 2, 2))
+        chans = (input_spec.channels, *widths)
+        self.layers = nn.Sequential(*(_conv_bn_relu3d(chans[i], chans[i + 1], s)
+                                      for i, s in enumerate(strides)))
+        self.num_features = widths[-1]
+        self.input_spec = input_spec
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        return self.layers(x)
+
+
+@register_model
+def conv3d_micro(**kwargs) -> MicroVideoNet:
+    """``MicroVideoNet`` with widths 16-32-64-128 on 8 frames of 32² (configs/micro.yaml)."""
+    return MicroVideoNet(**kwargs)

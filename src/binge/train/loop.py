@@ -155,6 +155,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ construction
     def _build_data(self) -> None:
+        from binge.data.memory_cache import snippet_dataset_class
         from binge.data.scenes import sampling_scenes
         from binge.objectives import ObjectiveContext, get_objective
         from binge.sampling import build_sampler
@@ -165,7 +166,7 @@ class Trainer:
                 "data.corpus is not set: pass data.corpus=PATH (a folder written by `binge prepare`)"
             )
         # the objective's views and transforms (CrissCross: two views per modality)
-        self.dataset = get_objective(cfg.objective.name).cls.make_dataset(cfg)
+        self.dataset = get_objective(cfg.objective.name).cls.make_dataset(cfg, snippet_dataset_class(cfg))
         counts = list(self.dataset.num_snippets)
         groups = getattr(self.dataset, "groups", None)
         self.context = ObjectiveContext(tuple(counts), tuple(groups) if groups is not None else None,
@@ -479,8 +480,10 @@ def pretrain(cfg: Config, resume: "bool | str | Path" = True,
     ``callbacks`` (:class:`binge.train.callbacks.Callback`) run on every rank after each step,
     epoch and checkpoint.
     """
+    from binge.train.monitors import monitors_for  # discrepancy.every_steps: learning curves
+
     env = init_distributed(device=cfg.train.device)
     try:
-        return Trainer(cfg, env, resume, callbacks).fit()
+        return Trainer(cfg, env, resume, [*callbacks, *monitors_for(cfg)]).fit()
     finally:
         cleanup_distributed()
