@@ -189,15 +189,22 @@ def _warnings(info: dict[str, Any]) -> list[str]:
     return out
 
 
-def measure(model: nn.Module, dataset: Any, cfg: Config, progress: bool = False) -> dict[str, Any]:
+def measure(model: nn.Module, dataset: Any, cfg: Config, progress: bool = False,
+            objective: Optional[nn.Module] = None) -> dict[str, Any]:
     """The discrepancy measures of ``model`` on ``dataset`` (a held-out ``SnippetDataset``
     built with ``augment=False``), with ``cfg.discrepancy``'s sampling and estimator and the
     similarity of ``cfg.objective``. No cache, no files: the hook for the training loop.
+    ``objective``: the run's objective, whose ``embed_video`` / ``embed_audio`` give the space
+    (its own heads); None: the model's joint space (Eq. 1's heads).
 
     Returns the dict written by ``binge discrepancy`` (``kl_neg_pos``, ``kl_diff_pos``,
     ``kl_neg_diff``, ``gap``, ``ci``, ``pairs``, ``estimator``, ``sampling``, ``similarity``).
     """
     model = getattr(model, "module", model)  # a DDP wrapper holds the AVModel in .module
+    if objective is not None:
+        from binge.train.export import Embedder
+
+        model = Embedder(model, objective)
     spec = similarity_spec(cfg, "cfg.objective")
     sims, info = _similarities(model, dataset, cfg.discrepancy, spec, progress=progress)
     return {**discrepancy_measures(sims, cfg.discrepancy), **info, "similarity": spec.describe()}
@@ -226,24 +233,28 @@ def evaluate_checkpoint(
     dcfg = cfg.discrepancy
     if checkpoint is None:
         from binge.models import build_av_model
+        from binge.train.export import Embedder, inference_objective
 
         torch.manual_seed(dcfg.seed)
         run_cfg, model, step = cfg, build_av_model(cfg.model), 0
+        model = Embedder(model, inference_objective(cfg, model)).eval()
         spec = spec or similarity_spec(cfg, "--config (random init)")
         model_id: dict[str, Any] = {"random_init": to_dict(cfg.model), "seed": dcfg.seed}
     else:
-        from binge.train.export import load_pretrained
+        from binge.train.export import load_embedder
 
         run_cfg, step = _run_info(checkpoint)
         spec = spec or similarity_spec(run_cfg, f"run config of {checkpoint}")
-        model = load_pretrained(checkpoint)
+        model = load_embedder(checkpoint)  # the objective's space (its own heads where it has them)
         model_id = file_fingerprint(checkpoint)
     model = model.to(resolve_device(dcfg.device))
     corpus = corpus_of(corpus, run_cfg)
     dataset = dataset if dataset is not None else open_heldout(corpus, run_cfg, dcfg.split)
     cache_dir = Path(dcfg.cache_dir) if dcfg.cache_dir else Path(out_dir) / "cache"
     parts = {"model": model_id, "corpus": file_fingerprint(Path(corpus) / "manifest.csv"),
-             "data": to_dict(run_cfg.data), "crop": run_cfg.augment.crop_size}
+             "data": to_dict(run_cfg.data), "crop": run_cfg.augment.crop_size,
+             # embeddings through the objective's own heads: not the Eq. 1-head ones cached before
+             "space": f"objective-embed:{run_cfg.objective.name}"}
     sims, info = _similarities(model, dataset, dcfg, spec, (cache_dir, parts), progress=True)
     result = {
         **discrepancy_measures(sims, dcfg),

@@ -122,6 +122,8 @@ class AvidObjective(Objective):
         seed: seeds the initial bank and the negative sampler (same on every rank).
     """
 
+    head_names = ("video_head", "audio_head")
+
     def __init__(
         self,
         video_features: int,
@@ -212,10 +214,16 @@ class AvidObjective(Objective):
 
     def embed(self, model: nn.Module, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
         """ℓ2-normalised 128-d v_i, a_i (B, D) of a batch."""
-        fv, fa = model.pooled(batch["video"], batch["audio"])
-        v = F.normalize(at_least_float32(self.video_head(fv)), dim=1)
-        a = F.normalize(at_least_float32(self.audio_head(fa)), dim=1)
-        return v, a
+        return self.embed_video(model, batch["video"]), self.embed_audio(model, batch["audio"])
+
+    def embed_video(self, model: nn.Module, video: Tensor) -> Tensor:
+        """ℓ2-normalised v (B, 128): AVID's video head on the pooled video features."""
+        return F.normalize(at_least_float32(self.video_head(model.video_encoder(video))), dim=1)
+
+    def embed_audio(self, model: nn.Module, audio: Tensor) -> Tensor:
+        """ℓ2-normalised a (B, 128): AVID's audio head on the pooled audio features."""
+        dtype = next(model.audio_encoder.parameters()).dtype
+        return F.normalize(at_least_float32(self.audio_head(model.audio_encoder(audio.to(dtype)))), dim=1)
 
     def term_losses(
         self, feats: dict[str, Tensor], pos_idx: Tensor, neg_idx: Tensor

@@ -158,6 +158,11 @@ class Objective(nn.Module):
 
     #: set by :func:`register_objective`
     name: str = ""
+    #: the views and transforms it trains on (``augment.pipeline`` must be ``auto`` or this)
+    pipeline: str = "paper"
+    #: names of the submodules that are heads it trains: the export writes them
+    #: (``objective_heads.safetensors``) and :meth:`embed_video` / :meth:`embed_audio` use them
+    head_names: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -187,6 +192,26 @@ class Objective(nn.Module):
             "for the discrepancy measures: implement the classmethod similarity(cfg) -> "
             "SimilaritySpec"
         )
+
+    @classmethod
+    def for_inference(cls, cfg: "Config", model: nn.Module) -> "Objective":
+        """The objective built only to hold its heads for embedding (an export, a checkpoint, a
+        random initialisation): ``from_config`` with a context of one title of two snippets,
+        so training state such as a memory bank is minimal; an init checkpoint is not read."""
+        return cls.from_config(cfg, model, ObjectiveContext((2,)))
+
+    def embed_video(self, model: nn.Module, video: torch.Tensor) -> torch.Tensor:
+        """z_v (B, d): video (B, 3, T, H, W) float in the space :meth:`similarity` measures.
+        The default is the model's joint space (Eq. 1's projection heads)."""
+        return model.embed_video(video)
+
+    def embed_audio(self, model: nn.Module, audio: torch.Tensor) -> torch.Tensor:
+        """z_a (B, d): audio (B, 1, P, Q) float, as :meth:`embed_video`."""
+        return model.embed_audio(audio)
+
+    def heads(self) -> dict[str, nn.Module]:
+        """The heads it trains, by name (:attr:`head_names`)."""
+        return {name: getattr(self, name) for name in self.head_names}
 
     # ------------------------------------------------------------------ optimiser
     def param_groups(self, base_lr: float) -> list[dict[str, Any]]:

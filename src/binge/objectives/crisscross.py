@@ -123,6 +123,7 @@ class CrissCrossObjective(Objective):
     pipeline of Tables S1, S2); with ``crisscross.larc`` its optimiser is wrapped in LARC."""
 
     pipeline = "crisscross"
+    head_names = ("video_projector", "audio_projector", "video_predictor", "audio_predictor")
 
     def __init__(
         self,
@@ -172,6 +173,15 @@ class CrissCrossObjective(Objective):
             from binge.data import SnippetDataset as dataset_class
         return dataset_class(cfg.data.corpus, split="train", augment=False, crop_size=None,
                               data=cfg.data, transform=build_transform(cfg, two_views=True))
+
+    def embed_video(self, model: nn.Module, video: Tensor) -> Tensor:
+        """z_v (B, projector_dim): the video projector on the pooled features (cosine-compared)."""
+        return self.video_projector(model.video_encoder(video))
+
+    def embed_audio(self, model: nn.Module, audio: Tensor) -> Tensor:
+        """z_a (B, projector_dim): the audio projector on the pooled features."""
+        dtype = next(model.audio_encoder.parameters()).dtype
+        return self.audio_projector(model.audio_encoder(audio.to(dtype)))
 
     @classmethod
     def similarity(cls, cfg: Any) -> SimilaritySpec:

@@ -1,14 +1,20 @@
 """Export of pretrained encoders and heads, and the one-call API to load them back.
 
-``export_model(model, cfg, out_dir)`` writes, atomically, into ``out_dir``::
+``export_model(model, cfg, out_dir, objective)`` writes, atomically, into ``out_dir``::
 
     video_encoder.safetensors  audio_encoder.safetensors   f and g (paper §3)
     video_head.safetensors     audio_head.safetensors      h_f and h_g (discarded downstream)
+    objective_heads.safetensors                             the heads the objective trained
+                                                            (AVID's MLPs, CrissCross's projectors
+                                                            and predictors; absent when none)
     config.json                                             the run's full config + model names
 
 Downstream code calls :func:`load_pretrained` (the whole :class:`~binge.models.AVModel`) or
-:func:`load_encoder` (one encoder). Both accept an export folder or a training checkpoint
-(``checkpoints/last.pt``), and read only safetensors / ``weights_only`` checkpoints.
+:func:`load_encoder` (one encoder); :func:`load_embedder` gives the space the objective trained
+(what ``binge discrepancy`` measures). All accept an export folder or a training checkpoint
+(``checkpoints/last.pt``), and read only safetensors / ``weights_only`` checkpoints. Exports
+written before ``objective_heads.safetensors`` existed (``format: binge-export-1``) load with
+``load_pretrained`` and ``load_encoder`` as before.
 
 >>> from binge.train.export import load_encoder  # doctest: +SKIP
 >>> video = load_encoder("runs/tiny/export", "video")  # doctest: +SKIP
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -28,10 +34,13 @@ from torch import nn
 from binge.config import Config, from_dict, to_dict
 from binge.io import atomic_path, write_json
 
-__all__ = ["export_model", "load_pretrained", "load_encoder", "PARTS"]
+__all__ = ["export_model", "load_pretrained", "load_encoder", "load_embedder", "Embedder", "PARTS",
+           "OBJECTIVE_HEADS"]
 
 #: attribute of AVModel → file stem in the export folder.
 PARTS = ("video_encoder", "audio_encoder", "video_head", "audio_head")
+#: the file of the objective's own heads (``Objective.heads()``, keys ``<head>.<param>``).
+OBJECTIVE_HEADS = "objective_heads.safetensors"
 
 
 def _state_for_safetensors(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -39,16 +48,25 @@ def _state_for_safetensors(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
 
 
-def export_model(model: nn.Module, cfg: Config, out_dir: str | Path) -> Path:
-    """Write the encoders, heads and ``config.json`` of an AVModel into ``out_dir``."""
+def _save(state: dict[str, torch.Tensor], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp))
+
+
+def export_model(model: nn.Module, cfg: Config, out_dir: str | Path, objective: Optional[nn.Module] = None) -> Path:
+    """Write the encoders, the Eq. 1 heads, the heads ``objective`` trained (if any) and
+    ``config.json`` of an AVModel into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for part in PARTS:
-        module = getattr(model, part)
-        with atomic_path(out / f"{part}.safetensors") as tmp:
-            save_file(_state_for_safetensors(module), str(tmp))
+        _save(_state_for_safetensors(getattr(model, part)), out / f"{part}.safetensors")
+    heads = objective.heads() if objective is not None else {}
+    if heads:
+        _save({f"{name}.{k}": v for name, head in heads.items()
+               for k, v in _state_for_safetensors(head).items()}, out / OBJECTIVE_HEADS)
     meta: dict[str, Any] = {
-        "format": "binge-export-1",
+        "format": "binge-export-2",
+        "objective_heads": sorted(heads),
         "video": {
             "name": getattr(model.video_encoder, "model_name", cfg.model.video),
             "kwargs": getattr(model.video_encoder, "model_kwargs", {}),
@@ -125,3 +143,68 @@ def load_encoder(
     encoder = create_model(meta[modality]["name"], **meta[modality]["kwargs"])
     _load_part(encoder, path / f"{modality}_encoder.safetensors")
     return encoder.to(map_location).eval()
+
+
+class Embedder(nn.Module):
+    """An AVModel and the objective it was trained with: ``embed_video`` / ``embed_audio`` give
+    the space the objective's similarity measures (its own heads where it has them)."""
+
+    def __init__(self, model: nn.Module, objective: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.objective = objective
+
+    def embed_video(self, video: torch.Tensor) -> torch.Tensor:
+        return self.objective.embed_video(self.model, video)
+
+    def embed_audio(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.objective.embed_audio(self.model, audio)
+
+
+def inference_objective(cfg: Config, model: nn.Module) -> nn.Module:
+    """``cfg.objective``'s objective built to hold its heads (``Objective.for_inference``)."""
+    from binge.objectives import get_objective
+
+    return get_objective(cfg.objective.name).cls.for_inference(cfg, model)
+
+
+def _load_heads(objective: nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
+    for name, head in objective.heads().items():
+        part = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
+        missing, unexpected = head.load_state_dict(part, strict=False)
+        if missing or unexpected or not part:
+            raise ValueError(f"{where}: the {objective.name!r} head {name!r} does not fit "
+                             f"(missing {missing[:4]}, unexpected {unexpected[:4]})")
+
+
+def load_embedder(path: str | Path, map_location: str | torch.device = "cpu") -> Embedder:
+    """The :class:`Embedder` of an export folder or a checkpoint, in eval mode.
+
+    Raises:
+        ValueError: the objective trains heads of its own but the export predates
+            ``objective_heads.safetensors`` (measure the run's checkpoint instead).
+    """
+    path = Path(path)
+    model = load_pretrained(path)
+    if path.is_dir():
+        meta = _read_meta(path)
+        cfg = from_dict(Config, meta["config"], f"{path / 'config.json'}:config")
+        objective = inference_objective(cfg, model)
+        if objective.heads():
+            file = path / OBJECTIVE_HEADS
+            if not file.is_file():
+                raise ValueError(
+                    f"{path}: objective {cfg.objective.name!r} trains heads of its own, but this "
+                    f"export has no {OBJECTIVE_HEADS} (written before binge-export-2); pass the "
+                    "run's checkpoint (checkpoints/last.pt) instead"
+                )
+            _load_heads(objective, load_file(str(file)), str(file))
+    else:
+        from binge.train.checkpoint import load_checkpoint
+
+        state = load_checkpoint(path)
+        cfg = from_dict(Config, state["config"], f"{path}:config")
+        objective = inference_objective(cfg, model)
+        if objective.heads():
+            _load_heads(objective, state.get("objective", {}), str(path))
+    return Embedder(model, objective).to(map_location).eval()

@@ -421,7 +421,7 @@ class Trainer:
                 logger.warning("stopped by signal at step %d; checkpoint %s; run the same command "
                                "again to resume", self.step, self.ckpts.last)
         elif self.is_main:
-            export_model(self.step_module.model, cfg, self.out_dir / "export")
+            export_model(self.step_module.model, cfg, self.out_dir / "export", self.objective)
         return self.out_dir
 
     def _log(self, window: "_Window", epoch: int, bar: Any) -> None:
