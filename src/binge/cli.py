@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     from binge.cluster import allow_intermixed
 
     parser.add_argument("--version", action="version", version=f"binge {__version__}")
+    parser.add_argument("--import", dest="plugins", action="append", default=[], metavar="MODULE",
+                        help="import a plug-in module (or a .py file) that registers encoders "
+                             "(register_model) or objectives (register_objective) before the "
+                             "command runs; repeatable. Installed packages can instead declare "
+                             "the entry-point group binge.plugins")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
@@ -62,6 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from binge.plugins import PluginError, load_plugins
+
+    try:
+        load_plugins(args.plugins)
+    except PluginError as err:
+        raise SystemExit(f"binge: {err}") from err
     return int(args._module.run(args) or 0)
 
 
