@@ -277,7 +277,7 @@ class HierarchicalBatchSampler:
             self.unit_ids = list(first)
         order = np.argsort(codes, kind="stable")  # titles grouped, index order inside
         counts = np.bincount(codes, minlength=len(self.unit_ids))
-        ptr = np.concatenate([[0], np.cumsum(counts)])
+        ptr = snippet_offsets(counts)  # first title of each unit in `order`
         ordered_len = lengths[order]
         self._unit_titles = order
         self._starts = np.cumsum(ordered_len) - ordered_len
