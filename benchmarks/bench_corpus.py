@@ -118,10 +118,12 @@ def replicate(base: Path, out: Path, n_titles: int) -> Path:
         tid = f"t{n:05d}"
         folder = out / "titles" / tid
         folder.mkdir()
+        src_folder = base / Path(row["video_path"]).parent
+        for f in src_folder.iterdir():  # video.mp4, its packet index video.pkt, audio.npy
+            if f.name != "meta.json":
+                os.link(f, folder / f.name)
         for key in ("video_path", "audio_path"):
-            target = folder / Path(row[key]).name
-            os.link(base / row[key], target)
-            row[key] = f"titles/{tid}/{target.name}"
+            row[key] = f"titles/{tid}/{Path(row[key]).name}"
         row.update(title_id=tid, group=tid, split="train")
         atomic_write_text(folder / "meta.json", json.dumps(row, sort_keys=True))
         new_rows.append(row)

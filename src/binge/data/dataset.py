@@ -1,15 +1,24 @@
 """``SnippetDataset``: random access to snippets x_{n,m} of a prepared corpus (paper §3).
 
 ``ds[(n, m)]`` decodes the ``frames`` video frames of snippet m of title n from the
-title's H.264 copy (a seek lands on the keyframe that starts the snippet) and slices its
-log-mel frames from the memory-mapped fp16 ``.npy``; both cover ``[m·L, (m+1)·L)``
+title's H.264 copy and reads its log-mel frames from the fp16 ``.npy``; both cover
+``[m·L, (m+1)·L)``
 (video frame k shows time (k + 0.5)/fps, audio frame t is centred on t·hop/sr; see
 :mod:`binge.data.logmel`). Then the paper's augmentation (§4.1,
 :mod:`binge.data.transforms`) and an optional user ``transform``.
 
+Reads need no open container: the title's packet index (``video.pkt``,
+:mod:`binge.data.packet_index`) gives the byte range of the snippet's T packets (the first
+a keyframe), which one ``pread`` fetches and a decoder shared by all titles of the corpus
+decodes; the log-mel rows come from one ``pread`` at an offset computed from the ``.npy``
+header. No per-title handle is kept, so the cost of a read does not depend on how many
+titles a worker touches nor on their length. A title without ``video.pkt`` (a corpus
+prepared before the index existed) is read by seeking in its MP4 instead, with the MP4
+containers kept in a per-process LRU of ``max_open_files``.
+
 Safe in DataLoader workers: per-title metadata lives in numpy arrays (no per-item Python
-objects to copy-on-read), video containers and memory maps are opened lazily in each
-process and kept in a small LRU cache.
+objects to copy-on-read); decoders, headers and containers are created lazily in each
+process.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from torch.utils.data import Dataset
 from binge.config import AugmentConfig
 from binge.data.corpus import SPLITS, CorpusError, read_corpus_params, read_manifest
 from binge.data.logmel import LogMelSettings, snippet_frames
+from binge.data.packet_index import index_path, read_index_header, read_rows
 from binge.data.transforms import color_jitter, crop_box, mask_audio
 from binge.sampling import snippet_offsets
 
@@ -51,7 +61,8 @@ class SnippetDataset(Dataset):
         audio_mask_max_fraction: largest share of the time or frequency axis dropped.
         data: a DataConfig to check the corpus against (refused if prepared otherwise).
         transform: callable applied to the sample dict last (e.g. another pipeline).
-        max_open_files: video containers / memory maps kept open per process.
+        max_open_files: MP4 containers kept open per process for titles read without a
+            packet index.
 
     ``ds[(n, m)]`` returns ``{"video": (T, S, S, 3) uint8, "audio": (1, P, Q) float32,
     "title": n, "snippet": m, "start_s": m·L, "end_s": (m+1)·L}``. Randomness comes from
@@ -133,20 +144,28 @@ class SnippetDataset(Dataset):
         return n, int(i - self._offsets[n])
 
     def _reset_handles(self) -> None:
-        if getattr(self, "_containers", None):
+        if getattr(self, "_containers", None) or getattr(self, "_decoders", None):
             # handles inherited through fork: freeing them here can deadlock in FFmpeg,
             # so keep them alive (never used again) and open fresh ones
-            _INHERITED.append((self._containers, self._memmaps, self._rgb))
+            _INHERITED.append((self._containers, self._decoders, self._rgb))
         self._pid = os.getpid()
         self._containers: OrderedDict[int, Any] = OrderedDict()
-        self._memmaps: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._decoders: dict[tuple[str, bytes], Any] = {}  # (codec, extradata) → decoder
+        self._video_index: dict[int, Any] = {}  # n → IndexHeader, or None: no video.pkt
+        self._audio_layout: dict[int, tuple[int, int, np.dtype]] = {}  # n → (offset, rows, dtype)
         self._rgb = VideoReformatter()  # one per process: reusing it halves the RGB cost
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_containers"], state["_memmaps"] = OrderedDict(), OrderedDict()
+        state["_containers"], state["_decoders"] = OrderedDict(), {}
+        state["_video_index"], state["_audio_layout"] = {}, {}
         state["_rgb"] = None
         return state
+
+    def _own_handles(self) -> None:
+        """Fresh decoders and containers in a new process (never share FFmpeg state)."""
+        if self._pid != os.getpid() or self._rgb is None:
+            self._reset_handles()
 
     def _cached(self, cache: OrderedDict, n: int, opener: Callable[[], Any]) -> Any:
         """LRU of open handles; callers first reset handles inherited from another process."""
@@ -182,8 +201,70 @@ class SnippetDataset(Dataset):
         """Frames of snippet (n, m): (T, H, W, 3) uint8, or only the square
         ``box = (top, left, size)`` of each frame, (T, size, size, 3)."""
         self._check(n, m)
-        if self._pid != os.getpid() or self._rgb is None:  # new process: own handles
-            self._reset_handles()
+        self._own_handles()
+        top, left = (box[0], box[1]) if box else (0, 0)
+        h, w = (box[2], box[2]) if box else (int(self._height[n]), int(self._width[n]))
+        out = np.empty((self.frames, h, w, 3), dtype=np.uint8)  # filled in place: no stack
+        header = self._index_header(n)
+        frames = (self._frames_indexed(n, m, header) if header is not None
+                  else self._frames_seek(n, m))
+        got = 0
+        try:
+            for frame in frames:
+                out[got] = self._rgb.reformat(frame, format="rgb24").to_ndarray()[
+                    top:top + h, left:left + w]
+                got += 1
+                if got == self.frames:
+                    break
+        finally:
+            frames.close()  # resets the shared decoder now, not when garbage-collected
+        if got != self.frames:
+            raise CorpusError(f"{self.corpus_dir / self._video[n]}: snippet {m} decoded "
+                              f"{got} of {self.frames} frames; the corpus is damaged, "
+                              "delete this title's folder and rerun binge prepare")
+        return out
+
+    def _index_header(self, n: int) -> Any:
+        """Title n's packet-index header (cached per process), or None without ``video.pkt``."""
+        if n not in self._video_index:
+            path = index_path(self.corpus_dir / self._video[n])
+            self._video_index[n] = read_index_header(path) if path.is_file() else None
+        return self._video_index[n]
+
+    def _frames_indexed(self, n: int, m: int, header: Any):
+        """Decode snippet m's T packets, read by byte range through the packet index."""
+        first = m * self.frames
+        fd = os.open(index_path(self.corpus_dir / self._video[n]), os.O_RDONLY)
+        try:
+            rows = read_rows(fd, header, first, self.frames)
+        finally:
+            os.close(fd)
+        start = int(rows[0, 0])
+        fd = os.open(self.corpus_dir / self._video[n], os.O_RDONLY)
+        try:
+            data = os.pread(fd, int(rows[-1].sum()) - start, start)
+        finally:
+            os.close(fd)
+        decoder = self._decoder(header.codec, header.extradata)
+        try:
+            for offset, size in (rows - [start, 0]).tolist():
+                yield from decoder.decode(av.Packet(data[offset:offset + size]))
+            yield from decoder.decode(None)  # drain: frames the decoder still holds
+        finally:
+            decoder.flush_buffers()  # the next snippet starts clean on its keyframe
+
+    def _decoder(self, codec: str, extradata: bytes) -> Any:
+        key = (codec, extradata)
+        if key not in self._decoders:
+            ctx = av.CodecContext.create(codec, "r")
+            ctx.extradata = extradata
+            ctx.thread_count = 1  # parallel: workers
+            ctx.open()
+            self._decoders[key] = ctx
+        return self._decoders[key]
+
+    def _frames_seek(self, n: int, m: int):
+        """Without a packet index: seek in the title's MP4 to the snippet's keyframe."""
         container = self._cached(self._containers, n, self._open_video_fn(n))
         stream = container.streams.video[0]
         tb = float(stream.time_base)
@@ -191,33 +272,29 @@ class SnippetDataset(Dataset):
         # seek half a frame past the snippet start so the seek lands on its own keyframe
         container.seek(int((first + 0.5) / self.fps / tb), stream=stream, backward=True,
                        any_frame=False)
-        top, left = (box[0], box[1]) if box else (0, 0)
-        h, w = (box[2], box[2]) if box else (int(self._height[n]), int(self._width[n]))
-        out = np.empty((self.frames, h, w, 3), dtype=np.uint8)  # filled in place: no stack
-        got = 0
         for frame in container.decode(stream):
-            if round(frame.pts * tb * self.fps) < first:
-                continue
-            out[got] = self._rgb.reformat(frame, format="rgb24").to_ndarray()[
-                top:top + h, left:left + w]
-            got += 1
-            if got == self.frames:
-                break
-        if got != self.frames:
-            raise CorpusError(f"{self.corpus_dir / self._video[n]}: snippet {m} decoded "
-                              f"{got} of {self.frames} frames; the corpus is damaged, "
-                              "delete this title's folder and rerun binge prepare")
-        return out
+            if round(frame.pts * tb * self.fps) >= first:
+                yield frame
 
     def read_audio(self, n: int, m: int) -> np.ndarray:
-        """Log-mel of snippet (n, m): (P, Q) float32, unmasked."""
+        """Log-mel of snippet (n, m): (P, Q) float32, unmasked (one ``pread`` of Q rows)."""
         self._check(n, m)
-        if self._pid != os.getpid():  # forked into a worker: never share handles
-            self._reset_handles()
         path = self.corpus_dir / self._audio[n]
-        mm = self._cached(self._memmaps, n, lambda: np.load(path, mmap_mode="r"))
+        if n not in self._audio_layout:
+            self._audio_layout[n] = _npy_layout(path, self._settings.n_mels)
+        offset, rows, dtype = self._audio_layout[n]
         t0, q = snippet_frames(m, self.seconds, self._settings)
-        return np.asarray(mm[t0:t0 + q], dtype=np.float32).T
+        if t0 + q > rows:
+            raise CorpusError(f"{path}: snippet {m} needs log-mel rows {t0}…{t0 + q - 1} of "
+                              f"{rows}; the corpus is damaged, delete this title's folder and "
+                              "rerun binge prepare")
+        row_bytes = self._settings.n_mels * dtype.itemsize
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            raw = os.pread(fd, q * row_bytes, offset + t0 * row_bytes)
+        finally:
+            os.close(fd)
+        return np.frombuffer(raw, dtype=dtype).reshape(q, -1).astype(np.float32).T
 
     def get_snippet(self, n: int, m: int) -> dict[str, Any]:
         """Snippet (n, m) without augmentation, crop or transform: whole frames."""
@@ -259,3 +336,18 @@ class SnippetDataset(Dataset):
                    color_jitter=cfg.augment.color_jitter,
                    audio_mask_max_fraction=cfg.augment.audio_mask_max_fraction,
                    data=cfg.data, **kwargs)
+
+
+def _npy_layout(path: Path, n_mels: int) -> tuple[int, int, np.dtype]:
+    """(data offset, rows, dtype) of a C-ordered (rows, n_mels) ``.npy``; CorpusError otherwise."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(f)
+        offset = f.tell()
+    if fortran or len(shape) != 2 or shape[1] != n_mels or dtype.hasobject:
+        raise CorpusError(f"{path}: expected a C-ordered (frames, {n_mels}) log-mel array, got "
+                          f"shape {shape}{' (Fortran order)' if fortran else ''} {dtype}; "
+                          "delete this title's folder and rerun binge prepare")
+    return offset, int(shape[0]), dtype

@@ -48,6 +48,7 @@ from binge.data.corpus import (
 from binge.data.logmel import LogMelSettings, StreamingLogMel, snippet_frames
 from binge.data.scenes import finish_prepare_scenes, prepare_scene_hook
 from binge.data.media import DecodeStats, MediaError, iter_audio, probe, transcode_video
+from binge.data.packet_index import write_packet_index
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -364,6 +365,7 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
     if fields["lost_where"]:
         log.warning("%s: %s", job.source_path, fields["lost_where"])
     np.save(partial / "audio.npy", logmel)
+    write_packet_index(partial / "video.mp4", data.frames)  # reads without the MP4 (packet_index.py)
     with av.open(str(partial / "video.mp4")) as c:
         width, height = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
     v = info.video

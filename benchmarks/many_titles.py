@@ -1,0 +1,124 @@
+"""The full loader over many titles, in the sampler's real access pattern, per core.
+
+A generated corpus of ``--titles`` titles (default 1,000; hard links to 4 prepared base
+titles, see ``bench_corpus.py``) at the paper's or the small geometry. The keys are the first
+snippets of the training batches of ``HierarchicalBatchSampler`` (B = ``--batch``, w = M_n,
+uniform title weighting, seed 0) with their per-sample seeds (``KeyedBatchSampler``), read
+one by one through ``KeyedDataset(SnippetDataset)`` exactly as a DataLoader worker does. In
+one process, one thread, interleaved in rounds (``loader_speed._measure``):
+
+* ``decode-only``        — the baseline: seek + decode + RGB of the same number of snippets
+  of one title whose MP4 was opened beforehand (``loader_speed.CopyReader``);
+* ``full loader k=16`` / ``k=1`` — packet-index reads (``video.pkt``, the default);
+* ``no index k=16`` / ``k=1``    — the same corpus without ``video.pkt``: seek in the MP4,
+  16 containers kept open per process (the loader before the index).
+
+Reported: snippets per CPU-second, k = 1 / k = 16 and full loader / decode-only::
+
+    python benchmarks/many_titles.py --geometry small [--titles 1000] [--snippets 400]
+    python benchmarks/many_titles.py --geometry paper
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_corpus import CROP, GEOMETRIES, base_corpus, replicate  # noqa: E402
+from loader_speed import CopyReader, _measure  # noqa: E402
+
+from binge.config import SamplingConfig  # noqa: E402
+from binge.data import SnippetDataset  # noqa: E402
+from binge.data.corpus import read_manifest  # noqa: E402
+from binge.data.packet_index import index_path  # noqa: E402
+from binge.sampling import build_sampler  # noqa: E402
+from binge.train.seeding import KeyedBatchSampler, KeyedDataset  # noqa: E402
+
+
+def sampler_keys(counts: list[int], k: int, batch: int, count: int) -> list[tuple[int, int, int]]:
+    """The first ``count`` (title, snippet, seed) keys of the training batches, in order."""
+    cfg = SamplingConfig(batch_size=batch, k=k, title_weighting="uniform")
+    keyed = KeyedBatchSampler(build_sampler(cfg, counts, seed=0), seed=0)
+    keyed.set_epoch(0)
+    keys: list[tuple[int, int, int]] = []
+    for b in keyed:
+        keys.extend(b)
+        if len(keys) >= count:
+            break
+    return keys[:count]
+
+
+def without_index(corpus: Path, out: Path) -> Path:
+    """A copy of ``corpus`` (hard links) whose titles have no ``video.pkt``."""
+    if (out / "manifest.csv").is_file():
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(corpus, out, copy_function=lambda s, d: Path(d).hardlink_to(s))
+    for row in read_manifest(out):
+        p = index_path(out / row["video_path"])
+        p.unlink()  # removes the link in the copy only
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--geometry", choices=["small", "paper"], default="small")
+    ap.add_argument("--titles", type=int, default=1000)
+    ap.add_argument("--title-seconds", type=float, default=120.0)
+    ap.add_argument("--snippets", type=int, default=400, help="snippets per method")
+    ap.add_argument("--batch", type=int, default=64, help="B of the sampler (k = 16: B/16 titles)")
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--work", type=Path, default=Path("bench_work"))
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    data = GEOMETRIES[args.geometry]
+    base = base_corpus(args.work, args.geometry, args.title_seconds)
+    corpus = replicate(base, args.work / f"many_{args.geometry}_{args.titles}", args.titles)
+    plain = without_index(corpus, args.work / f"many_{args.geometry}_{args.titles}_noindex")
+    crop = CROP[args.geometry]
+    indexed = KeyedDataset(SnippetDataset(corpus, crop_size=crop, data=data))
+    seeking = KeyedDataset(SnippetDataset(plain, crop_size=crop, data=data))
+    counts = indexed.inner.num_snippets
+    keys = {k: sampler_keys(counts, k, args.batch, args.snippets) for k in (1, 16)}
+    distinct = {k: len({n for n, _, _ in v}) for k, v in keys.items()}
+    reader = CopyReader(base / read_manifest(base)[0]["video_path"], data)
+    ms = np.random.default_rng(0).integers(0, counts[0], size=args.snippets).tolist()
+    reader(0)
+    print(f"{args.titles} titles of {counts[0]} snippets ({args.geometry}: {data.frames} frames "
+          f"{data.short_side} px at {data.fps:g} fps, crop {crop}); {args.snippets} keys per "
+          f"method: {distinct[1]} distinct titles at k = 1, {distinct[16]} at k = 16")
+    res = _measure({
+        "decode-only": (reader, ms),
+        "full loader k=16": (indexed.__getitem__, keys[16]),
+        "full loader k=1": (indexed.__getitem__, keys[1]),
+        "no index k=16": (seeking.__getitem__, keys[16]),
+        "no index k=1": (seeking.__getitem__, keys[1]),
+    }, rounds=args.rounds)
+    cpu = {name: r[0] for name, r in res.items()}
+    out = {"geometry": args.geometry, "titles": args.titles, "snippets": args.snippets,
+           "per_cpu_s": cpu,
+           "k1_over_k16": cpu["full loader k=1"] / cpu["full loader k=16"],
+           "full_k16_over_decode": cpu["full loader k=16"] / cpu["decode-only"],
+           "full_k1_over_decode": cpu["full loader k=1"] / cpu["decode-only"],
+           "no_index_k1_over_k16": cpu["no index k=1"] / cpu["no index k=16"],
+           "index_over_no_index_k1": cpu["full loader k=1"] / cpu["no index k=1"]}
+    for key in ("k1_over_k16", "full_k16_over_decode", "full_k1_over_decode",
+                "no_index_k1_over_k16", "index_over_no_index_k1"):
+        print(f"{key:24s} {out[key]:.2f}")
+    if args.json:
+        from binge.io import write_json
+
+        write_json(out, args.json)
+    return out
+
+
+if __name__ == "__main__":
+    main()
