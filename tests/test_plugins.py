@@ -150,3 +150,23 @@ def test_import_errors_name_the_module(tmp_path):
     bad.write_text("raise RuntimeError('boom')\n")
     proc = _binge(["--import", str(bad), "pretrain"], tmp_path, tmp_path / "log")
     assert proc.returncode != 0 and "broken.py" in proc.stderr and "boom" in proc.stderr
+
+
+def test_entry_point_group_is_loaded_by_every_command(tmp_path):
+    """A package that declares ``[binge.plugins]`` in its entry points is imported before the
+    command runs (here: it registers an objective the config then names)."""
+    site = tmp_path / "site"
+    dist = site / "my_binge_ep-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-binge-ep\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[binge.plugins]\nmine = my_binge_ep_plugin\n")
+    (site / "my_binge_ep_plugin.py").write_text(PLUGIN)
+    env = dict(os.environ, PYTHONPATH=str(site), OMP_NUM_THREADS="1")
+    argv = [sys.executable, "-m", "binge", "pretrain", "objective.name=plug_align"]
+    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    # the objective is known (no "not a registered objective"); the run stops at the missing corpus
+    assert "not a registered objective" not in proc.stderr
+    assert proc.returncode != 0 and "data.corpus is not set" in proc.stderr
+    env.pop("PYTHONPATH")
+    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "'plug_align' is not a registered objective" in proc.stderr
