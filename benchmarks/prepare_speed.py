@@ -11,6 +11,11 @@ meaningful on a shared machine. Methods, on the same long 720p title:
 * ``ffmpeg video`` — Debian's ``ffmpeg`` CLI doing the same video transcode
   (``fps=5,scale=...:flags=area``, same x264 settings, ``-threads 1``), if installed.
 
+* ``binge title, scenes off/on`` — ``prepare_title`` with ``data.scene_detector`` None and
+  the default (PySceneDetect on the frames being transcoded, downscaled to 128 px wide;
+  binge.data.scenes), run alternately twice each; the lower CPU time of each is kept and
+  their ratio printed (the issue's target: detection within 10 % of off).
+
 Usage: ``python benchmarks/prepare_speed.py [--minutes 2] [--source-preset P] [--work DIR]``.
 The library never needs the ffmpeg CLI; it is only the baseline here.
 """
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -84,6 +90,13 @@ def main() -> None:
             lambda: transcode_video(src, tmp / "v.mp4", data.fps, data.short_side, data.frames))
         job = TitleJob("long", str(src), "long")
         results["binge title (video+log-mel)"] = _timed(lambda: prepare_title(job, tmp / "c", data))
+        scene_runs: dict[str, list] = {"off": [], "on": []}
+        for rep in range(2):
+            for mode, d in (("off", replace(data, scene_detector=None)), ("on", data)):
+                scene_runs[mode].append(_timed(
+                    lambda: prepare_title(job, tmp / f"scenes_{mode}{rep}", d)))
+        for mode, runs in scene_runs.items():
+            results[f"binge title, scenes {mode}"] = min(runs, key=lambda r: r[1])
         if shutil.which("ffmpeg"):
             results["ffmpeg CLI video"] = _ffmpeg(src, tmp / "f.mp4", data, width, height)
             sizes = ((tmp / "v.mp4").stat().st_size, (tmp / "f.mp4").stat().st_size)
@@ -93,6 +106,9 @@ def main() -> None:
     print(f"{'method':32s} {'wall s':>8s} {'cpu s':>8s} {'x real time/core':>17s}")
     for name, (wall, cpu) in results.items():
         print(f"{name:32s} {wall:8.1f} {cpu:8.1f} {duration / cpu:17.1f}")
+    on, off = results["binge title, scenes on"][1], results["binge title, scenes off"][1]
+    print(f"prepare_title CPU time, scene detection on / off: {on / off:.3f} "
+          f"({data.scene_detector} detector; target ≤ 1.10)")
     if "ffmpeg CLI video" in results:
         ratio = results["ffmpeg CLI video"][1] / results["binge video (PyAV)"][1]
         print(f"binge video transcode speed / ffmpeg CLI (per core): {ratio:.2f}")

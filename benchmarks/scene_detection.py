@@ -15,7 +15,7 @@ change of background: at the others only the dominant event and the character ch
     python benchmarks/scene_detection.py --contact-sheet docs/figures/scene_cuts_clips.png
 
 The contact sheet decodes ../shared/data/av_clips (Sintel, Big Buck Bunny) at 5 fps as
-`binge prepare` does, detects with the default settings and draws every frame, the first
+`binge prepare` does, detects with the default settings (adaptive) and draws every frame, the first
 frame of each detected scene framed in red, for a reader to check by eye.
 """
 
@@ -34,7 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 SNIPPET_S = 3.2
 DETECTORS = {
     "content (threshold 27)": dict(method="content"),
-    "adaptive (threshold 3)": dict(method="adaptive"),
+    "content (threshold 15)": dict(method="content", threshold=15.0),
+    "adaptive (threshold 3, the default)": dict(method="adaptive"),
+    "adaptive (threshold 2)": dict(method="adaptive", threshold=2.0),
 }
 
 

@@ -80,6 +80,8 @@ class DataConfig:
     heldout_fraction: float = 0.1  # share of shows held out (paper §4.2: 90/10, show-disjoint)
     num_workers: int = -1  # -1: sized to the machine (cores per process)
     pin_memory: bool = True  # only takes effect on CUDA
+    # scene cuts detected by `binge prepare` on the frames it transcodes; None: off
+    scene_detector: Optional[Literal["content", "adaptive"]] = "adaptive"
     memory_cache: bool = False  # keep decoded training snippets in RAM (binge.data.memory_cache)
 
     @property

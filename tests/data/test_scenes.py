@@ -108,16 +108,13 @@ def test_binge_scenes_detects_resumes_and_imports(tiny_world, tiny_corpus, tmp_p
     durations = {r["title_id"]: r["duration_s"] for r in read_manifest(corpus)}
     detected = read_scenes_csv(corpus / "scenes.csv", durations)
     info = json.loads((corpus / "scenes.json").read_text())
-    assert info["source"] == "detected" and info["detector"]["method"] == "content"
-    # every detected cut is a true cut of the world (within one snippet); the tiny world's
-    # location changes are hard cuts, so some are found
-    hits = 0
-    for t, rows in detected.items():
-        truth = _ground_truth_cuts(tiny_world, t)
-        for start, _ in rows[1:]:
-            assert min(abs(start - c) for c in truth) <= 3.2
-            hits += 1
-    assert hits >= 3
+    assert info["source"] == "detected" and info["detector"]["method"] == "adaptive"
+    # against the world's ground truth (a cut counts within one snippet, 3.2 s): measured
+    # 0.70 precision, 0.37 recall (benchmarks/scene_detection.py); guard well below
+    found = [s for rows in detected.values() for s, _ in rows[1:]]
+    near = [s for t, rows in detected.items() for s, _ in rows[1:]
+            if min(abs(s - c) for c in _ground_truth_cuts(tiny_world, t)) <= 3.2]
+    assert len(found) >= 4 and len(near) / len(found) >= 0.5
     # resumable: a rerun decodes nothing
     import binge.data.scenes as scenes_mod
 

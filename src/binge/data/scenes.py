@@ -82,15 +82,16 @@ class SceneError(ConfigError):
 class DetectorSettings:
     """PySceneDetect detector and its settings.
 
-    ``method="content"``: ``ContentDetector`` (a cut where the weighted HSV + edge change
+    ``method="adaptive"`` (default): ``AdaptiveDetector`` (a cut where that change exceeds
+    ``threshold`` × its rolling average over ``window_width`` frames each side; default 3);
+    on the TV world it finds 3.7× more true cuts than the content detector at 27
+    (benchmarks/scene_detection.py, docs/sampling.md). ``method="content"``: ``ContentDetector`` (a cut where the weighted HSV + edge change
     between consecutive frames reaches ``threshold``, PySceneDetect's default 27).
-    ``method="adaptive"``: ``AdaptiveDetector`` (a cut where that change exceeds
-    ``threshold`` × its rolling average over ``window_width`` frames each side; default 3).
     ``min_scene_s``: no two cuts closer than this (seconds). Frames are downscaled to
     ``width`` pixels wide (aspect kept) before detection; 0 keeps them as decoded.
     """
 
-    method: Literal["content", "adaptive"] = "content"
+    method: Literal["content", "adaptive"] = "adaptive"
     threshold: Optional[float] = None  # None: the library's default for the method
     min_scene_s: float = 1.0
     width: int = 128

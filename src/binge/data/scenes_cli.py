@@ -21,7 +21,7 @@ to keep detected and ground-truth scenes side by side; point sampling.scenes at 
 
 examples:
   binge scenes corpus/world
-  binge scenes corpus/world --detector adaptive --min-scene-s 2
+  binge scenes corpus/world --detector content --threshold 20 --min-scene-s 2
   binge scenes corpus/world --from-world data/world --out corpus/world/scenes_gt.csv
   binge scenes corpus/movies --scenes my_scenes.csv
 """
@@ -34,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "start_s, end_s) instead of detecting")
     source.add_argument("--from-world", metavar="WORLD", help="use a TV world's ground-truth "
                         "scenes (WORLD/ground_truth/<title_id>.json)")
-    parser.add_argument("--detector", choices=["content", "adaptive"], default="content",
-                        help="PySceneDetect detector (default: content)")
+    parser.add_argument("--detector", choices=["content", "adaptive"], default="adaptive",
+                        help="PySceneDetect detector (default: adaptive)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="detector threshold (default: the library's, 27 content / 3 "
                              "adaptive)")
