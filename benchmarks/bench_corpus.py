@@ -42,12 +42,13 @@ CROP = {"paper": 158, "small": 32, "tiny": 56}
 
 
 def synth_source(path: Path, seconds: float, short_side: int, seed: int = 0,
-                 fps: int = 10, sample_rate: int = 48_000) -> Path:
-    """Write (once) a generated title of ``seconds`` at 16:9, short side 2 × ``short_side``."""
+                 fps: int = 10, sample_rate: int = 48_000, scale: int = 2) -> Path:
+    """Write (once) a generated title of ``seconds`` at 16:9, short side ``scale`` ×
+    ``short_side``, ``fps`` frames/s, mono AAC at ``sample_rate``."""
     path = Path(path)
     if path.is_file():
         return path
-    h = 2 * short_side + (2 * short_side) % 2
+    h = scale * short_side + (scale * short_side) % 2
     w = (h * 16 // 9) // 2 * 2
     rng = np.random.default_rng(seed)
     tex = rng.normal(128, 40, (h // 8 + 2, w // 8 + 40, 3))

@@ -158,7 +158,7 @@ class CopyReader:
         for f in self.c.decode(self.s):
             if round(f.pts * self.tb * d.fps) < first:
                 continue
-            out[got] = self.rgb.reformat(f, format="rgb24").to_ndarray()
+            out[got] = self.rgb.reformat(f, format="rgb24", threads=1).to_ndarray()
             got += 1
             if got == d.frames:
                 return out
