@@ -60,7 +60,8 @@ _INT_COLUMNS = {"num_snippets", "width", "height", "num_video_frames", "num_audi
                 "source_rotation", "video_gaps", "audio_gaps", "damaged_packets",
                 "format_version", "frames", "short_side", "sample_rate", "n_mels", "n_fft",
                 "hop_length"}
-_FLOAT_COLUMNS = {"duration_s", "source_fps", "fps", "video_s", "audio_s", "lost_s"}
+_FLOAT_COLUMNS = {"duration_s", "source_fps", "fps", "announced_s", "video_s", "audio_s",
+                  "lost_s"}
 
 
 class CorpusError(RuntimeError):

@@ -270,6 +270,46 @@ def _origin(container) -> float:
     return container.start_time / 1e6 if container.start_time is not None else 0.0
 
 
+def _time_limit(container) -> float:
+    """Latest plausible timestamp (s from the origin): the longest stream duration + 2 s,
+    or the container's duration + 2 s when no stream has one. A frame stamped later (a
+    damaged PES header) is bogus: its time is taken as the end of the previous frame."""
+    known = [float(s.duration * s.time_base) for s in container.streams
+             if s.duration and s.time_base and s.duration * s.time_base < _WRAP_S / 2]
+    if known:
+        return max(known) + 2.0
+    if container.duration is None or container.duration <= 0:
+        return float("inf")
+    return container.duration / 1e6 + 2.0
+
+
+def _announced(container) -> Optional[float]:
+    """The duration the file announces (s): the container's, unless a wrapped 33-bit
+    MPEG-TS timestamp made it absurd (≥ 13 h); then the longest stream duration."""
+    if container.duration is None:
+        return None
+    seconds = container.duration / 1e6
+    if seconds < _WRAP_S / 2:
+        return seconds
+    known = [float(s.duration * s.time_base) for s in container.streams
+             if s.duration and s.time_base and s.duration * s.time_base < _WRAP_S / 2]
+    return max(known) if known else None
+
+
+_MPEG_TB = Fraction(1, 90_000)
+_WRAP_S = float(2 ** 33 * _MPEG_TB)  # the 33-bit MPEG clock wraps every 26.5 hours
+
+
+def _frame_time(frame) -> Optional[float]:
+    """A frame's time (s), with a negative 33-bit MPEG-TS timestamp unwrapped (a priming
+    frame at −64 ms is written as 2^33 − 5760 ticks); None when it has none."""
+    if frame.pts is None or frame.time_base is None:
+        return None
+    if frame.time_base == _MPEG_TB and frame.pts >= 2 ** 32:
+        return float((frame.pts - 2 ** 33) * _MPEG_TB)
+    return float(frame.pts * frame.time_base)
+
+
 def probe(path: str | os.PathLike) -> MediaInfo:
     """Open ``path`` and describe it, choosing the main video and audio streams.
 
@@ -289,7 +329,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         if a is not None:
             audio = AudioStreamInfo(a.index, a.codec_context.name, a.codec_context.sample_rate,
                                     a.codec_context.channels, _stream_duration(a))
-        duration = container.duration / 1e6 if container.duration is not None else None
+        duration = _announced(container)
         return MediaInfo(str(path), duration, _origin(container), video, audio,
                          len(container.streams.video), len(container.streams.audio))
 
@@ -351,7 +391,7 @@ def iter_audio(
                   else _pick_audio(container))
         if stream is None or stream.type != "audio":
             raise MediaError(path, "no audio stream")
-        origin = _origin(container)
+        origin, limit = _origin(container), _time_limit(container)
         resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
         pending: list[np.ndarray] = []
         pending_n = 0
@@ -375,9 +415,15 @@ def iter_audio(
                 placed += len(samples)
 
         for frame in _resilient_frames(container, stream, path, stats):
-            t = (frame.time - origin) if frame.time is not None else in_end
+            t = _frame_time(frame)
+            t = (t - origin) if t is not None else in_end
+            if t is not None and not -2.0 < t < limit:  # bogus timestamp
+                stats.errors += 1
+                t = in_end
             if in_end is None:  # first frame: place it at its time
                 offset = int(round((t or 0.0) * sample_rate))
+                if (t or 0.0) > GAP_S:  # nothing decodes before it
+                    stats.gaps.append((0.0, round(t, 4)))
                 if offset > 0:
                     put(np.zeros(offset, dtype=np.float32))
                 else:
@@ -510,7 +556,7 @@ def iter_video_frames(
             stream.codec_context.thread_count = threads
         else:
             stream.codec_context.thread_count = 1
-        origin = _origin(container)
+        origin, limit = _origin(container), _time_limit(container)
         default_dur = 1.0 / float(stream.average_rate) if stream.average_rate else 1.0 / fps
         convert: Optional[_Upright] = None
         k = 0
@@ -521,7 +567,13 @@ def iter_video_frames(
             stats.frames += 1
             if convert is None:
                 convert = _Upright(stream, frame, short_side, pix_fmt)
-            t = (frame.time if frame.time is not None else prev_t + default_dur) - origin
+            t = _frame_time(frame)
+            t = (t - origin) if t is not None else None
+            if t is None or not -2.0 < t < limit:  # no or bogus timestamp: the next slot
+                stats.errors += t is not None
+                t = prev_t + default_dur if prev is not None else 0.0
+            if prev is None and t > max(GAP_S, 2.5 * default_dur):  # nothing decodes before
+                stats.gaps.append((0.0, round(t, 4)))
             if prev is not None:
                 if t <= prev_t:  # out-of-order/duplicate timestamp: keep the newer picture
                     prev = frame
@@ -542,7 +594,8 @@ def iter_video_frames(
                             if prev.duration and prev.time_base else default_dur)
             stats.end_s = end
             converted = None
-            while (k + 0.5) / fps < end and (max_frames is None or k < max_frames):
+            # a title shorter than one output interval (one frame) still gives its frame
+            while ((k + 0.5) / fps < end or k == 0) and (max_frames is None or k < max_frames):
                 if converted is None:
                     converted = convert(prev)
                 yield converted

@@ -255,8 +255,14 @@ class Decoded:
         return min(self.video_s, self.audio_s)
 
 
-def _spans(gaps: list[tuple[float, float]], end: float) -> float:
-    return float(sum(max(0.0, min(b, end) - a) for a, b in gaps if a < end))
+def _union_s(gaps: Iterable[tuple[float, float]], end: float) -> float:
+    """Seconds of [0, end) covered by the union of the (start, end) spans ``gaps``."""
+    total, reach = 0.0, 0.0
+    for a, b in sorted((max(0.0, a), min(b, end)) for a, b in gaps if a < end):
+        if b > reach:
+            total += b - max(a, reach)
+            reach = b
+    return total
 
 
 def assess(d: Decoded, data: DataConfig) -> tuple[Optional[str], dict[str, Any]]:
@@ -267,8 +273,8 @@ def assess(d: Decoded, data: DataConfig) -> tuple[Optional[str], dict[str, Any]]
     origin to the shorter stream's end), cut to whole snippets later; a title is skipped
     only when no video frame or no audio sample decodes, or the shared span is shorter
     than one snippet. The fields say what was lost: ``lost_s`` = seconds of the header's
-    duration (or of the longer stream) not in the kept span, plus the gaps inside it
-    (held frame / zeros), and ``lost_where`` says where.
+    duration (or of the longer stream) not in the kept span, plus the seconds inside it
+    where either stream has a gap (held frame / zeros), and ``lost_where`` says where.
     """
     seconds = data.snippet_seconds
     if d.video_s <= 0:
@@ -293,7 +299,7 @@ def assess(d: Decoded, data: DataConfig) -> tuple[Optional[str], dict[str, Any]]
             notes.append(f"{name} gaps at {spans} s{more} ({held})")
     if d.errors:
         notes.append(f"{d.errors} damaged packets skipped")
-    lost = (longest - kept) + _spans(d.video_gaps, kept) + _spans(d.audio_gaps, kept)
+    lost = (longest - kept) + _union_s(d.video_gaps + d.audio_gaps, kept)
     fields = {"announced_s": round(d.announced_s, 4) if d.announced_s is not None else "",
               "video_s": round(d.video_s, 4), "audio_s": round(d.audio_s, 4),
               "lost_s": round(max(0.0, lost), 4), "video_gaps": len(d.video_gaps),

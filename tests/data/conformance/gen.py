@@ -150,8 +150,9 @@ def make_clip(
             cc.color_range = crange
         elif full_range and not pix_fmt.startswith("yuvj"):
             raise ValueError("untagged full range needs a yuvj pixel format")
-        if codec == "libx264":
-            vs.options = {"preset": "ultrafast"}
+        if codec == "libx264":  # a keyframe every 2 s, as distributed files have
+            gop = str(max(1, int(round(2 * fps))))
+            vs.options = {"preset": "ultrafast", "g": gop, "keyint_min": gop}
         if sar is not None:
             cc.sample_aspect_ratio = sar
         if rotation:
