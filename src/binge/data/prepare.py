@@ -204,16 +204,18 @@ def plan_titles(
     jobs: list[TitleJob] = []
     done = finished_titles(out_dir)
     ids: dict[Path, str] = {}
+    fixed: set[str] = set()
     for p in files:  # user ids first, then ids of finished titles: both are fixed
         tid = meta.get(p, {}).get("title_id") or done.get(str(p))
         if tid:
             if _SAFE_ID.search(tid) or tid.startswith("."):
                 raise PrepareError(f"{metadata}: title_id {tid!r} may only use letters, "
                                    "digits, '.', '_' and '-' and must not start with '.'")
-            if tid in ids.values():
+            if tid in fixed:
                 raise PrepareError(f"{metadata}: title_id {tid!r} is used twice")
             ids[p] = tid
-    taken = set(ids.values()) | set(done.values())
+            fixed.add(tid)
+    taken = fixed | set(done.values())
     for p in files:
         if p not in ids:
             ids[p] = _unique_id(p, taken)
