@@ -136,6 +136,58 @@ def test_slurm_without_sbatch_is_a_one_line_error(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
     code = main(["prepare", str(tmp_path), "--out", str(tmp_path / "c"), "--slurm", "--array", "2"])
     err = capsys.readouterr().err
-    assert code == 1 and err.startswith("binge prepare: Slurm's sbatch is not on PATH"), err
-    with pytest.raises(SystemExit, match=r"^binge pretrain: Slurm's sbatch is not on PATH"):
+    assert code == 1 and err.startswith("binge prepare: Slurm's sbatch and srun are not on PATH"), err
+    with pytest.raises(SystemExit, match=r"^binge pretrain: Slurm's sbatch and srun are not on PATH"):
         main(["pretrain", "--config", str(TINY), "--slurm", f"train.out_dir={tmp_path / 'r'}"])
+
+
+FAKE_SBATCH = """#!/bin/bash
+# records the batch script submitit wrote, answers like sbatch
+n=$(ls {log} | wc -l); cp "${{@: -1}}" {log}/job$((n + 100)).sh
+echo "Submitted batch job $((n + 100))"
+"""
+
+
+def _fake_sbatch(tmp_path: Path, monkeypatch) -> Path:
+    log = tmp_path / "submitted"
+    log.mkdir()
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "sbatch").write_text(FAKE_SBATCH.format(log=log))
+    (bindir / "sbatch").chmod(0o755)
+    (bindir / "srun").write_text("#!/bin/sh\nexit 1\n")  # submitit only checks that it exists
+    (bindir / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    return log
+
+
+def test_slurm_scripts_submitit_writes_for_prepare(tmp_path, monkeypatch, capsys):
+    """The real SlurmExecutor path against a recording ``sbatch``: an array of N shard tasks,
+    then an assemble job that depends on the array (afterok) and is cancelled if a shard fails."""
+    from binge.cli import main
+
+    log = _fake_sbatch(tmp_path, monkeypatch)
+    src = tmp_path / "src"
+    src.mkdir()
+    assert main(["prepare", str(src), "--out", str(tmp_path / "c"), "--slurm", "--array", "3",
+                 "--partition", "cpu", "--time", "90", "data.short_side=128"]) == 0
+    array, assemble = (log / "job100.sh").read_text(), (log / "job101.sh").read_text()
+    assert "#SBATCH --array=0-2%3" in array and "#SBATCH --partition=cpu" in array
+    assert "#SBATCH --time=90" in array
+    assert "#SBATCH --dependency=afterok:100" in assemble and "#SBATCH --kill-on-invalid-dep=yes" in assemble
+    assert "--array" not in assemble
+    out = capsys.readouterr().out
+    assert "['100_0', '100_1', '100_2']" in out and "assemble task 101" in out
+
+
+def test_slurm_script_submitit_writes_for_pretrain(tmp_path, monkeypatch):
+    from binge.cli import main
+
+    log = _fake_sbatch(tmp_path, monkeypatch)
+    assert main(["pretrain", "--config", str(TINY), f"train.out_dir={tmp_path / 'run'}", "--slurm",
+                 "--nodes", "4", "--gpus-per-node", "8", "--cpus-per-task", "10", "--partition", "gpu"]) == 0
+    script = (log / "job100.sh").read_text()
+    for line in ("--nodes=4", "--ntasks-per-node=8", "--gpus-per-node=8", "--cpus-per-task=10",
+                 "--partition=gpu"):
+        assert f"#SBATCH {line}" in script, line
+    assert "srun" in script and (tmp_path / "run" / "slurm").is_dir()

@@ -87,8 +87,8 @@ def _executor(folder: Path, args: argparse.Namespace, name: str):
         ex.update_parameters(timeout_min=minutes)
         return ex
     if not _has_sbatch():
-        raise ClusterError("Slurm's sbatch is not on PATH: run this on a Slurm login node, or "
-                           "test the recipe here with --executor local")
+        raise ClusterError("Slurm's sbatch and srun are not on PATH: run this on a Slurm login "
+                           "node, or test the recipe here with --executor local")
     ex = submitit.SlurmExecutor(folder=folder)
     params: dict[str, Any] = {"time": minutes, "job_name": name}
     if args.partition:
@@ -100,7 +100,7 @@ def _executor(folder: Path, args: argparse.Namespace, name: str):
 def _has_sbatch() -> bool:
     import shutil
 
-    return shutil.which("sbatch") is not None
+    return shutil.which("sbatch") is not None and shutil.which("srun") is not None
 
 
 def _plain_args(args: argparse.Namespace, **changes: Any) -> argparse.Namespace:
@@ -175,16 +175,30 @@ def submit_prepare(args: argparse.Namespace) -> int:
         "dependency": f"afterok:{array_id}", "kill-on-invalid-dep": "yes"})
     job = ex.submit(prepare_assemble_task, _plain_args(args))
     print(f"binge prepare: submitted the assemble task {job.job_id} (after all shards succeed)")
-    return _wait(jobs + [job]) if args.wait else 0
+    if not args.wait:
+        return 0
+    if not _report_shards(jobs):
+        return 1
+    code = _result(job)
+    return 1 if code is None else int(code)
 
 
-def _finish_prepare_locally(jobs, ex, args: argparse.Namespace) -> int:
+def _report_shards(jobs) -> bool:
+    """Wait for the shard tasks and print each one's skipped files; False if any task failed."""
+    ok = True
     for job in jobs:
         res = _result(job)
         if res is None:
-            return 1
+            ok = False
+            continue
         for path, reason in res["skipped"]:
             print(f"  shard {res['shard']} skipped {path}: {reason}")
+    return ok
+
+
+def _finish_prepare_locally(jobs, ex, args: argparse.Namespace) -> int:
+    if not _report_shards(jobs):
+        return 1
     job = ex.submit(prepare_assemble_task, _plain_args(args))
     code = _result(job)
     return 1 if code is None else int(code)
@@ -234,13 +248,13 @@ def submit_pretrain(args: argparse.Namespace, out_dir: str) -> int:
         raise ClusterError("--executor local runs on one node: use --nodes 1")
     folder = Path(args.slurm_folder or Path(out_dir) / "slurm")
     ex = _executor(folder, args, "binge-pretrain")
-    params: dict[str, Any] = {"tasks_per_node": tasks}
-    if args.executor == "slurm":
-        params.update(nodes=args.nodes, gpus_per_node=args.gpus_per_node)
+    if args.executor == "slurm":  # SlurmExecutor's names (sbatch's)
+        params: dict[str, Any] = {"nodes": args.nodes, "ntasks_per_node": tasks,
+                                  "gpus_per_node": args.gpus_per_node}
         if args.cpus_per_task:
             params["cpus_per_task"] = args.cpus_per_task
     else:
-        params["gpus_per_node"] = args.gpus_per_node
+        params = {"tasks_per_node": tasks, "gpus_per_node": args.gpus_per_node}
     ex.update_parameters(**params)
     job = ex.submit(pretrain_task, _plain_args(args))
     print(f"binge pretrain: submitted job {job.job_id} ({args.nodes} node(s) × {tasks} task(s)); "
