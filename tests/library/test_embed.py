@@ -130,7 +130,7 @@ def test_export_of_other_geometry_is_refused_with_the_fix(tiny_config, tiny_corp
         embed_library(export, tmp_path / "lib", corpus=tiny_corpus, progress=False)
     msg = str(err.value)
     assert "\n" not in msg
-    assert "short_side=64 (export: 96)" in msg and "--set data.short_side=96" in msg
+    assert "short_side=64 (export: 96)" in msg and "--out NEW_CORPUS data.short_side=96)" in msg
     assert not (tmp_path / "lib").exists()  # refused before anything was written
 
 

@@ -111,7 +111,7 @@ def _check_geometry(corpus: Path, cfg: Config, checkpoint: Path) -> None:
     asked = prepare_params(cfg.data)
     diff = [k for k in PARAM_KEYS if float(prepared[k]) != float(asked[k])]
     if diff:
-        sets = " ".join(f"--set data.{k}={asked[k]}" for k in diff)
+        sets = " ".join(f"data.{k}={asked[k]}" for k in diff)
         have = ", ".join(f"{k}={prepared[k]} (export: {asked[k]})" for k in diff)
         raise LibraryError(
             f"corpus {corpus} was prepared with {have}, other than export {checkpoint} was "
