@@ -31,7 +31,8 @@ POLICIES = {
 }
 
 
-def measure(world: Path, L: float, k: int, batches: int, short: str) -> list[dict]:
+def measure(world: Path, L: float, k: int, batches: int, short: str,
+            batch_size: int = 64) -> list[dict]:
     meta = [json.loads(p.read_text()) for p in sorted((world / "ground_truth").glob("*.json"))]
     ids = [p.stem for p in sorted((world / "ground_truth").glob("*.json"))]
     durations = {t: float(m["scenes"][-1]["end_s"]) for t, m in zip(ids, meta)}
@@ -42,7 +43,7 @@ def measure(world: Path, L: float, k: int, batches: int, short: str) -> list[dic
     for name, kw in POLICIES.items():
         kw = {**kw, "window": k if kw.get("window") == "k" else kw.get("window")}
         try:
-            s = HierarchicalBatchSampler(lengths, batch_size=64, k=k, seed=0, scenes=starts,
+            s = HierarchicalBatchSampler(lengths, batch_size=batch_size, k=k, seed=0, scenes=starts,
                                          short_titles=short, **kw)
         except ValueError as err:
             rows.append({"L": L, "k": k, "policy": name, "error": str(err)})
