@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         with torch.no_grad():
             feats = dict(zip(("video", "audio"), obj.embed(trainer.model, batch)))
     tau = cfg.objective.avid.temperature
-    print(f"{len(batch['index'])} snippets, τ = {tau}")
+    print(f"{len(batch['video'])} snippets, τ = {tau}")
     for modality, x in feats.items():
         off = ~torch.eye(len(x), dtype=torch.bool)
         cos = (x @ x.T)[off]
