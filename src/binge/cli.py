@@ -17,6 +17,7 @@ from typing import Sequence
 COMMANDS: dict[str, str] = {
     "world": "binge.world.cli",
     "prepare": "binge.data.cli",
+    "check": "binge.data.check_cli",
     "scenes": "binge.data.scenes_cli",
     "pretrain": "binge.train.cli",
     "supervised": "binge.train.supervised",

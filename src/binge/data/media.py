@@ -61,6 +61,7 @@ __all__ = [
     "iter_video_frames",
     "read_video",
     "transcode_video",
+    "scan_packets",
 ]
 
 
@@ -683,3 +684,57 @@ def transcode_video(
     if written == 0:
         raise MediaError(src, "no decodable video frames")
     return written
+
+
+# ----------------------------------------------------------------------------- packet scan
+def scan_packets(path: str | os.PathLike) -> tuple[MediaInfo, DecodeStats, DecodeStats]:
+    """Read every packet of the main video and audio streams without decoding (seconds
+    for a long title) and return (probe info, video stats, audio stats): each stream's
+    end (last packet's time + duration, from the origin), its timestamp gaps (the rules
+    of :func:`iter_video_frames` / :func:`iter_audio`), and packets flagged corrupt or
+    that failed to demux. Damage inside a packet that still demuxes is only found by
+    decoding (``binge prepare``)."""
+    info = probe(path)
+    stats = {"video": DecodeStats(), "audio": DecodeStats()}
+    with _open(path) as container:
+        chosen = [s for s in (_pick_video(container), _pick_audio(container)) if s is not None]
+        if not chosen:
+            return info, stats["video"], stats["audio"]
+        origin, limit = _origin(container), _time_limit(container)
+        ends: dict[int, Optional[float]] = {s.index: None for s in chosen}
+        steps = {s.index: (1.0 / float(s.average_rate) if s.type == "video" and s.average_rate
+                           else 0.0) for s in chosen}
+        demux_errors = 0
+        while True:
+            try:
+                for packet in container.demux(chosen):
+                    if packet.size == 0:
+                        continue
+                    st = stats[packet.stream.type]
+                    st.errors += bool(packet.is_corrupt)
+                    st.frames += 1
+                    t = _frame_time(packet)
+                    if t is None or not -2.0 < t - origin < limit:
+                        st.errors += t is not None
+                        continue
+                    t -= origin
+                    dur = (float(packet.duration * packet.time_base)
+                           if packet.duration and packet.time_base else steps[packet.stream.index])
+                    end = ends[packet.stream.index]
+                    jump = max(GAP_S, 2.5 * steps[packet.stream.index])
+                    if end is None and t > jump:
+                        st.gaps.append((0.0, round(t, 4)))
+                    elif end is not None and t - end > jump:
+                        st.gaps.append((round(end, 4), round(t, 4)))
+                    ends[packet.stream.index] = t + dur if end is None else max(end, t + dur)
+                break
+            except av.error.EOFError:
+                break
+            except av.FFmpegError:
+                demux_errors += 1
+                if demux_errors > MAX_DEMUX_ERRORS:
+                    break
+                stats["video"].errors += 1  # a demux error belongs to no stream: video's
+        for s in chosen:
+            stats[s.type].end_s = max(0.0, ends[s.index] or 0.0)
+    return info, stats["video"], stats["audio"]

@@ -47,7 +47,9 @@ from binge.data.corpus import (
 )
 from binge.data.logmel import LogMelSettings, StreamingLogMel, snippet_frames
 from binge.data.scenes import finish_prepare_scenes, prepare_scene_hook
-from binge.data.media import DecodeStats, MediaError, iter_audio, probe, transcode_video
+from binge.data.media import (
+    DecodeStats, MediaError, MediaInfo, iter_audio, probe, transcode_video,
+)
 from binge.data.packet_index import write_packet_index
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "count_snippets",
     "Decoded",
     "assess",
+    "probe_usable",
     "prepare_title",
     "prepare_corpus",
 ]
@@ -314,6 +317,25 @@ def assess(d: Decoded, data: DataConfig) -> tuple[Optional[str], dict[str, Any]]
     return None, fields
 
 
+def probe_usable(path: str | os.PathLike, data: DataConfig) -> MediaInfo:
+    """Probe ``path`` and refuse, before any decoding, a file without a video or an
+    audio stream or whose header announces less than one snippet (minus 1 s).
+
+    Raises:
+        MediaError: with the skip reason (``prepare`` and ``binge check`` share it).
+    """
+    info = probe(path)
+    if info.video is None:
+        raise MediaError(path, "no video stream")
+    if info.audio is None:
+        raise MediaError(path, "no audio stream")
+    seconds = data.snippet_seconds
+    if info.duration_s is not None and info.duration_s < seconds - 1.0:
+        raise MediaError(path, f"shorter than one snippet ({info.duration_s:.2f} s "
+                               f"< {seconds:.2f} s)")
+    return info
+
+
 def _audio_logmel(job: TitleJob, data: DataConfig,
                   stats: DecodeStats) -> tuple[np.ndarray, int]:
     """Streamed log-mel of the title's main audio: ((num_audio_frames, n_mels) fp16,
@@ -339,15 +361,8 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
 
-    info = probe(job.source_path)
-    if info.video is None:
-        raise MediaError(job.source_path, "no video stream")
-    if info.audio is None:
-        raise MediaError(job.source_path, "no audio stream")
+    info = probe_usable(job.source_path, data)
     seconds = data.snippet_seconds
-    if info.duration_s is not None and info.duration_s < seconds - 1.0:
-        raise MediaError(job.source_path, f"shorter than one snippet ({info.duration_s:.2f} s "
-                                          f"< {seconds:.2f} s)")
     vstats, astats = DecodeStats(), DecodeStats()
     scenes = prepare_scene_hook(data)  # scene cuts from the frames transcoded (data.scenes)
     try:
