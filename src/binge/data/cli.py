@@ -104,4 +104,6 @@ def run(args: argparse.Namespace) -> int:
           f"already done) into {where}; skipped {len(report.skipped)}")
     for path, reason in report.skipped:
         print(f"  skipped {path}: {reason}")
+    for title_id, lost_s, where in report.lossy:  # kept, with what was lost (manifest.csv)
+        print(f"  {title_id}: lost {lost_s:.2f} s: {where}")
     return report.exit_code

@@ -107,6 +107,8 @@ class PrepareReport:
     reused: int = 0  # titles found done from an earlier run
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source_path, reason)
     manifest: Optional[Path] = None  # None for a shard of a sharded run
+    #: (title_id, lost_s, lost_where) of prepared titles that lost something (issue 13)
+    lossy: list[tuple[str, float, str]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -507,6 +509,8 @@ def prepare_corpus(
             report.new += 1
     report.skipped = sorted(skipped)
     report.title_ids = sorted(rows)
+    report.lossy = [(t, float(rows[t].get("lost_s") or 0.0), rows[t]["lost_where"])
+                    for t in report.title_ids if rows[t].get("lost_where")]
     if n > 1:
         write_csv(out / "shards" / f"skipped-{i}-of-{n}.csv", SKIPPED_COLUMNS,
                   [dict(zip(SKIPPED_COLUMNS, s)) for s in report.skipped])

@@ -83,3 +83,12 @@ def test_check_cli_writes_csv_and_exit_status(checked_folder, tmp_path, capsys):
     assert "to skip" in capsys.readouterr().out
     good = checked_folder / "good.mp4"
     assert binge_main(["check", str(good), "--config", tiny, "--quiet"]) == 0
+
+
+def test_prepare_report_lists_what_was_lost(checked_folder, tmp_path, capsys):
+    tiny = str(__import__("pathlib").Path(__file__).parents[3] / "configs" / "tiny.yaml")
+    code = binge_main(["prepare", str(checked_folder / "gap.mkv"), "--out",
+                       str(tmp_path / "c"), "--config", tiny, "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "gap: lost 1.0" in out and "audio gaps at 4.0" in out, out
