@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "embed": "binge.library.embed_cli",
     "search": "binge.library.search_cli",
     "demo": "binge.demo",
+    "config": "binge.config_cli",
 }
 
 
