@@ -170,3 +170,13 @@ def test_sampling_scenes_maps_the_corpus_for_the_sampler(tiny_world, tiny_corpus
     with pytest.raises(SceneError, match="does not exist"):
         sampling_scenes(missing, ds.title_ids, ds.num_snippets)
     assert L == pytest.approx(3.2)
+
+
+def test_missing_opencv_is_a_clear_error(monkeypatch):
+    import sys
+
+    from binge.data.scenes import SceneDetectorUnavailable
+
+    monkeypatch.setitem(sys.modules, "scenedetect.detectors", None)  # import fails
+    with pytest.raises(SceneDetectorUnavailable, match="data.scene_detector=null"):
+        SceneCutDetector(5.0)

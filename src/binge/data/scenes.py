@@ -41,6 +41,7 @@ __all__ = [
     "SCENE_COLUMNS",
     "END_TOLERANCE_S",
     "SceneError",
+    "SceneDetectorUnavailable",
     "DetectorSettings",
     "SceneCutDetector",
     "detection_frame",
@@ -75,6 +76,22 @@ Scenes = dict[str, list[tuple[float, float]]]  # title_id -> [(start_s, end_s), 
 
 class SceneError(ConfigError):
     """A scenes CSV or scene setting that cannot be used; the message names the file and fix."""
+
+
+class SceneDetectorUnavailable(RuntimeError):
+    """PySceneDetect / OpenCV cannot be imported on this machine; the message says what to do."""
+
+
+def _import_detectors():
+    """PySceneDetect's detectors, or :class:`SceneDetectorUnavailable` with the fix."""
+    try:
+        from scenedetect.detectors import AdaptiveDetector, ContentDetector
+    except ImportError as err:  # e.g. opencv-python without libGL.so.1 on a minimal image
+        raise SceneDetectorUnavailable(
+            f"scene detection needs PySceneDetect and OpenCV, which failed to import ({err}); "
+            "install them (pip install scenedetect; OpenCV loads libGL.so.1: apt-get install "
+            "libgl1), or turn detection off with data.scene_detector=null") from err
+    return AdaptiveDetector, ContentDetector
 
 
 # ----------------------------------------------------------------------------- detection
@@ -132,8 +149,7 @@ class SceneCutDetector:
     """
 
     def __init__(self, fps: float, settings: DetectorSettings = DetectorSettings()) -> None:
-        from scenedetect.detectors import AdaptiveDetector, ContentDetector
-
+        AdaptiveDetector, ContentDetector = _import_detectors()
         if not fps > 0:
             raise SceneError(f"scene detector: fps must be > 0, got {fps}")
         self.fps = float(fps)

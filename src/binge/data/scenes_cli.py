@@ -53,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
 
     from binge.data.corpus import CorpusError
 
-    from binge.data.scenes import SceneError
+    from binge.data.scenes import SceneDetectorUnavailable, SceneError
 
     try:
         path, info = _run(args)
-    except (SceneError, CorpusError) as err:
+    except (SceneError, SceneDetectorUnavailable, CorpusError) as err:
         print(f"binge scenes: {err}", file=sys.stderr)
         return 1
     print(f"wrote {info['scenes']} scenes of {info['titles']} titles to {path} "
