@@ -200,9 +200,10 @@ class ObjectiveConfig:
         """``{"name": ..., <Eq. 1's flat options>, <name>: {options}, ...}``, the YAML layout."""
         entries = _objective_entries()
         out: dict[str, Any] = {"name": self.name}
-        for key in sorted(self.options):
+        flat = sorted(k for k in self.options if k in entries and entries[k].flat)
+        for key in flat + sorted(k for k in self.options if k not in flat):
             opts = dataclasses.asdict(self.options[key])
-            if key in entries and entries[key].flat:
+            if key in flat:
                 out.update(opts)
             else:
                 out[key] = opts
