@@ -17,7 +17,8 @@ from typing import Any, Literal, Optional
 
 import numpy as np
 
-from binge.library.store import LibraryError, read_library, read_summary, vectors
+from binge.library.store import (VECTOR_COLUMNS, LibraryError, read_library, read_summary,
+                                 vectors)
 
 __all__ = ["build_index", "search", "LibraryIndex", "nearest_titles", "Hit"]
 
@@ -114,7 +115,8 @@ class LibraryIndex:
                                "pass the --out folder of `binge embed`")
         self.header = json.loads(header.read_text())
         self.metric = metric
-        self.table = read_library(self.folder)
+        self.table = read_library(self.folder, ["title_id", "snippet", "start_s", "end_s"])
+        self._vectors: dict[str, np.ndarray] = {}  # columns read on first use
         self.title_ids = np.asarray(self.table.column("title_id").to_pylist())
         self.snippets = self.table.column("snippet").to_numpy()
         self.starts = self.table.column("start_s").to_numpy()
@@ -123,10 +125,13 @@ class LibraryIndex:
         self._indexes: dict[str, Any] = {}
 
     def vectors(self, column: str) -> np.ndarray:
-        if column not in self.table.column_names:
-            raise LibraryError(f"{column!r} is not a column of {self.folder}; expected one of "
-                               f"{[c for c in self.table.column_names if '_' in c][2:]}")
-        return vectors(self.table, column)
+        """(N, d) float32 rows of one of VECTOR_COLUMNS, read from the shards on first use."""
+        if column not in VECTOR_COLUMNS:
+            raise LibraryError(f"{column!r} is not a vector column of {self.folder}; expected "
+                               f"one of {', '.join(VECTOR_COLUMNS)}")
+        if column not in self._vectors:
+            self._vectors[column] = vectors(read_library(self.folder, [column]), column)
+        return self._vectors[column]
 
     def row(self, title_id: str, snippet: int) -> int:
         try:
