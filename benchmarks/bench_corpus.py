@@ -42,9 +42,10 @@ CROP = {"paper": 158, "small": 32, "tiny": 56}
 
 
 def synth_source(path: Path, seconds: float, short_side: int, seed: int = 0,
-                 fps: int = 10, sample_rate: int = 48_000, scale: int = 2) -> Path:
+                 fps: int = 10, sample_rate: int = 48_000, scale: int = 2,
+                 grain: float = 4.0) -> Path:
     """Write (once) a generated title of ``seconds`` at 16:9, short side ``scale`` ×
-    ``short_side``, ``fps`` frames/s, mono AAC at ``sample_rate``."""
+    ``short_side``, ``fps`` frames/s, luma grain σ = ``grain``, mono AAC at ``sample_rate``."""
     path = Path(path)
     if path.is_file():
         return path
@@ -65,7 +66,9 @@ def synth_source(path: Path, seconds: float, short_side: int, seed: int = 0,
         pos = 0
         for k in range(n_frames):
             x0 = (3 * k) % (tex.shape[1] - w)
-            img = tex[:h, x0:x0 + w] + rng.normal(0, 4, (h, w, 1)).astype(np.float32)
+            img = tex[:h, x0:x0 + w]
+            if grain > 0:
+                img = img + rng.normal(0, grain, (h, w, 1)).astype(np.float32)
             frame = av.VideoFrame.from_ndarray(np.clip(img, 0, 255).astype(np.uint8), "rgb24")
             frame.pts, frame.time_base = k, Fraction(1, fps)
             for p in vs.encode(frame.reformat(format="yuv420p")):

@@ -9,6 +9,8 @@ one process, one thread, interleaved in rounds (``loader_speed._measure``):
 
 * ``decode-only``        — the baseline: seek + decode + RGB of the same number of snippets
   of one title whose MP4 was opened beforehand (``loader_speed.CopyReader``);
+* ``index read_video k=1`` — ``SnippetDataset.read_video`` alone (packet index, decode,
+  RGB, crop) at the k = 1 keys: the full loader without seeding, augmentation and audio;
 * ``full loader k=16`` / ``k=1`` — packet-index reads (``video.pkt``, the default);
 * ``no index k=16`` / ``k=1``    — the same corpus without ``video.pkt``: seek in the MP4,
   16 containers kept open per process (the loader before the index).
@@ -67,6 +69,81 @@ def without_index(corpus: Path, out: Path) -> Path:
     return out
 
 
+def components(ds: SnippetDataset, reps: int = 300) -> dict[str, float]:
+    """CPU µs per snippet of the steps the loader changed, each measured alone, in pairs
+    (before → after): RGB conversion (swscale auto threads → one thread), the per-sample
+    seed (``torch.manual_seed`` → the CPU generator only), a title's first read at k = 1
+    (``av.open`` + seek + decode → the index header + ``pread``), the log-mel open
+    (``np.load(mmap_mode="r")`` → the parsed ``.npy`` header)."""
+    import random
+    import time
+
+    from binge.data.dataset import _npy_layout
+
+    def cpu_us(fn, n=reps) -> float:
+        t0 = time.process_time()
+        for i in range(n):
+            fn(i)
+        return (time.process_time() - t0) / n * 1e6
+
+    frames = list(ds._frames_seek(0, 1))[:ds.frames]
+    rgb = ds._rgb
+    audio = str(Path(ds._root) / ds._audio[0])
+
+    def first_read_old(i):  # the title is not among the open containers: open, seek, decode
+        ds._containers.clear()
+        ds._video_index[0] = None
+        ds.read_video(0, i % ds.num_snippets[0])
+
+    def first_read_new(i):  # the title's index header not yet read: read it, pread, decode
+        ds._video_index.clear()
+        ds.read_video(0, i % ds.num_snippets[0])
+
+    def seed_all(i):
+        random.seed(i), np.random.seed(i), torch.manual_seed(i)
+
+    def seed_cpu(i):
+        random.seed(i), np.random.seed(i), torch.random.default_generator.manual_seed(i)
+
+    ds._index_header(0)
+    out = {
+        "rgb, swscale auto threads": cpu_us(lambda i: [rgb.reformat(f, format="rgb24")
+                                                       for f in frames]),
+        "rgb, one thread": cpu_us(lambda i: [rgb.reformat(f, format="rgb24", threads=1)
+                                             for f in frames]),
+        "seed: torch.manual_seed": cpu_us(seed_all),
+        "seed: CPU generator only": cpu_us(seed_cpu),
+        "first read of a title: av.open + seek + decode": cpu_us(first_read_old, 50),
+        "first read of a title: index header + pread + decode": cpu_us(first_read_new, 50),
+        "log-mel open: np.load mmap": cpu_us(lambda i: np.load(audio, mmap_mode="r"), 100),
+        "log-mel open: .npy header parse": cpu_us(
+            lambda i: _npy_layout(audio, ds._settings.n_mels), 100),
+    }
+    for name, us in out.items():
+        print(f"{name:54s} {us:9.1f} CPU-µs per snippet")
+    return out
+
+
+def profile(indexed: KeyedDataset, seeking: KeyedDataset, keys: list, top: int) -> dict:
+    """cProfile of the full loader over ``keys``, with and without the packet index."""
+    import cProfile
+    import pstats
+
+    out = {}
+    for name, ds in (("packet index", indexed), ("no index (seek, 16 open)", seeking)):
+        prof = cProfile.Profile()
+        prof.enable()
+        for key in keys:
+            ds[key]
+        prof.disable()
+        stats = pstats.Stats(prof)
+        print(f"\n== {name}: {stats.total_tt / len(keys) * 1e3:.3f} ms per snippet under the "
+              "profiler (own time, top functions) ==")
+        stats.sort_stats("tottime").print_stats(top)
+        out[name] = stats.total_tt / len(keys)
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--geometry", choices=["small", "paper"], default="small")
@@ -77,6 +154,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--work", type=Path, default=Path("bench_work"))
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="instead: cProfile the full loader at k = 1 (index and no index) and "
+                         "print the N most costly functions by own time")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     data = GEOMETRIES[args.geometry]
@@ -95,22 +175,31 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{args.titles} titles of {counts[0]} snippets ({args.geometry}: {data.frames} frames "
           f"{data.short_side} px at {data.fps:g} fps, crop {crop}); {args.snippets} keys per "
           f"method: {distinct[1]} distinct titles at k = 1, {distinct[16]} at k = 16")
+    if args.profile:
+        return profile(indexed, seeking, keys[1], args.profile)
+    box = (0, 0, crop)  # the loader's crop, at a fixed place
     res = _measure({
         "decode-only": (reader, ms),
+        "index read_video k=1": (lambda key: indexed.inner.read_video(key[0], key[1], box),
+                                 keys[1]),
         "full loader k=16": (indexed.__getitem__, keys[16]),
         "full loader k=1": (indexed.__getitem__, keys[1]),
         "no index k=16": (seeking.__getitem__, keys[16]),
         "no index k=1": (seeking.__getitem__, keys[1]),
     }, rounds=args.rounds)
     cpu = {name: r[0] for name, r in res.items()}
-    out = {"geometry": args.geometry, "titles": args.titles, "snippets": args.snippets,
+    parts = components(indexed.inner)
+    out = {"components_cpu_us": parts, "geometry": args.geometry, "titles": args.titles,
+           "snippets": args.snippets,
            "per_cpu_s": cpu,
            "k1_over_k16": cpu["full loader k=1"] / cpu["full loader k=16"],
            "full_k16_over_decode": cpu["full loader k=16"] / cpu["decode-only"],
            "full_k1_over_decode": cpu["full loader k=1"] / cpu["decode-only"],
+           "index_read_video_over_decode": cpu["index read_video k=1"] / cpu["decode-only"],
            "no_index_k1_over_k16": cpu["no index k=1"] / cpu["no index k=16"],
            "index_over_no_index_k1": cpu["full loader k=1"] / cpu["no index k=1"]}
     for key in ("k1_over_k16", "full_k16_over_decode", "full_k1_over_decode",
+                "index_read_video_over_decode",
                 "no_index_k1_over_k16", "index_over_no_index_k1"):
         print(f"{key:24s} {out[key]:.2f}")
     if args.json:

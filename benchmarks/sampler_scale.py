@@ -4,9 +4,10 @@ For each setting — k ∈ {1, 16} × w ∈ {M_n, 64}, and the scene policies (`
 and ``scene_policy: distinct``, with generated scenes: a cut every 20–60 snippets) — builds
 :func:`binge.sampling.build_sampler` (B = 512, one rank) and reports, in one process:
 
-* build time and the memory it holds (``tracemalloc`` peak during the build, and the size
+* build CPU time and the memory it holds (``tracemalloc`` peak during the build, and the size
   retained afterwards);
-* time per global batch (``global_batch(epoch, step)`` over ``--batches`` steps);
+* CPU time per global batch (``global_batch(epoch, step)`` over ``--batches`` steps; CPU
+  time, not wall: robust on a shared machine, and the sampler is single-threaded);
 * the epoch length against the formula ``len = Σ M_n // B`` (w = M_n, or any w; the
   scene policies count their own units, printed beside);
 * the ratio of each setting's time per batch to the baseline of the same run: drawing
@@ -54,30 +55,30 @@ def lengths_and_scenes(titles: int, max_snippets: int, seed: int = 0):
 def iid_baseline(lengths: list[int], batch: int, steps: int) -> float:
     """Seconds per batch of B i.i.d. snippets: NumPy integers + searchsorted to (n, m)."""
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for step in range(steps):
         rng = np.random.default_rng([0, step])
         flat = rng.integers(0, offsets[-1], size=batch)
         n = np.searchsorted(offsets, flat, side="right") - 1
         _ = list(zip(n.tolist(), (flat - offsets[n]).tolist()))
-    return (time.perf_counter() - t0) / steps
+    return (time.process_time() - t0) / steps
 
 
 def measure(name: str, options: dict, lengths: list[int], scenes: list, batch: int,
             steps: int) -> dict[str, Any]:
     cfg = SamplingConfig(batch_size=batch, **options)
     tracemalloc.start()
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     sampler = build_sampler(cfg, lengths, seed=0, scenes=scenes)
-    build_s = time.perf_counter() - t0
+    build_s = time.process_time() - t0
     retained, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     sampler.set_epoch(0)
     sampler.global_batch(0, 0)  # first call outside the timing
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for step in range(1, steps + 1):
         b = sampler.global_batch(0, step)
-    per_batch = (time.perf_counter() - t0) / steps
+    per_batch = (time.process_time() - t0) / steps
     assert len(b) == batch, (name, len(b))
     return {"setting": name, "build_s": build_s, "build_peak_bytes": peak,
             "retained_bytes": retained, "s_per_batch": per_batch,
