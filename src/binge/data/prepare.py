@@ -32,7 +32,7 @@ import os
 import re
 import shutil
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
@@ -51,6 +51,7 @@ from binge.data.media import (
     DecodeStats, MediaError, MediaInfo, iter_audio, probe, transcode_video,
 )
 from binge.data.packet_index import write_packet_index
+from binge.data.media_progress import MediaHoursBar, frame_reporter, set_sink
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -370,7 +371,8 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
     try:
         num_v = transcode_video(job.source_path, partial / "video.mp4", data.fps,
                                 data.short_side, keyframe_interval=data.frames, stats=vstats,
-                                on_frame=scenes.on_frame if scenes else None)
+                                on_frame=scenes.on_frame if scenes else None,
+                                progress=frame_reporter(job.title_id, data.fps, data.frames))
     except MediaError as err:
         if err.reason != "no decodable video frames":
             raise
@@ -432,7 +434,8 @@ def _worker(job: TitleJob, out_dir: Path, data: DataConfig) -> tuple[TitleJob, O
         shutil.rmtree(Path(out_dir) / "titles" / f".{job.title_id}.partial", ignore_errors=True)
 
 
-def _init_worker() -> None:
+def _init_worker(progress_sink=None) -> None:
+    set_sink(progress_sink)  # in-title progress: a queue to the parent's bar, or None
     import torch
 
     torch.set_num_threads(1)
@@ -538,25 +541,43 @@ def _jobs_by_id(jobs: list[TitleJob], rows: list[dict[str, Any]]) -> list[dict[s
     return [_job_metadata(by_id[r["title_id"]]) for r in rows]
 
 
-def _run(todo: list[TitleJob], out: Path, data: DataConfig, workers: int, progress: bool):
-    """Yield (job, row | None, reason) as titles finish, with a tqdm bar."""
-    from tqdm.auto import tqdm
+def _duration_s(job: TitleJob) -> float:
+    """The title's duration as probed (0 for a file that cannot be probed: it will be skipped)."""
+    try:
+        return float(probe(job.source_path).duration_s or 0.0)
+    except (MediaError, av.FFmpegError, ValueError, OSError):
+        return 0.0
 
-    bar = tqdm(total=len(todo), desc="prepare", unit="title", disable=not progress or not todo)
+
+def _run(todo: list[TitleJob], out: Path, data: DataConfig, workers: int, progress: bool):
+    """Yield (job, row | None, reason) as titles finish, with a media-hours bar: hours of media
+    done / total and the rate in × real time, moving inside a title (binge.data.media_progress)."""
+    durations = {job.title_id: _duration_s(job) for job in todo} if progress and todo else {}
+    bar = MediaHoursBar(sum(durations.values()), len(todo), disable=not progress or not todo)
     try:
         if workers == 1 or len(todo) <= 1:
-            _init_worker()
-            for job in todo:
-                bar.set_postfix_str(job.title_id, refresh=False)
-                yield _worker(job, out, data)
-                bar.update()
+            _init_worker(bar.add if progress else None)
+            try:
+                for job in todo:
+                    result = _worker(job, out, data)
+                    bar.finish(job.title_id, durations.get(job.title_id, 0.0))
+                    yield result
+            finally:
+                set_sink(None)
             return
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
-            futures = [pool.submit(_worker, job, out, data) for job in todo]
-            for fut in as_completed(futures):
-                yield fut.result()
-                bar.update()
+        reports = ctx.Queue() if progress else None
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(reports,)) as pool:
+            pending = {pool.submit(_worker, job, out, data): job for job in todo}
+            while pending:
+                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                if reports is not None:
+                    bar.drain(reports)
+                for fut in done:
+                    job = pending.pop(fut)
+                    bar.finish(job.title_id, durations.get(job.title_id, 0.0))
+                    yield fut.result()
     finally:
         bar.close()
 
