@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -73,3 +74,24 @@ def test_registration_errors():
         register_objective("test_bad_options", options=dict)
     with pytest.raises(ValueError, match="identifier"):
         register_objective("not-a-key")
+
+
+def test_config_show_prints_the_resolved_config_with_objective_options(capsys):
+    import yaml
+
+    from binge.cli import main
+    from binge.config import from_dict, Config
+
+    tiny = str(Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml")
+    argv = ["config", "show", "--config", tiny, "objective.name=infonce",
+            "objective.infonce.temperature=0.2", "sampling.k=4"]
+    assert main(argv) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["objective"]["name"] == "infonce" and shown["objective"]["infonce"] == {"temperature": 0.2}
+    assert shown["sampling"]["k"] == 4 and shown["model"]["video"] == "r2plus1d_18_tiny"
+    assert from_dict(Config, shown) == load_config(tiny, argv[4:])  # it loads back
+    try:
+        rc = main(["config", "show", "--config", tiny, "objective.name=nope"])
+    except SystemExit as err:  # the message is printed by the caller
+        rc = err.code
+    assert rc not in (0, None)
