@@ -240,12 +240,14 @@ def loader_fed(runner: Runner, loader: Any, offsets: torch.Tensor, steps: int,
     return {"snippets_per_s": n / total, "data_wait_fraction": wait / total, "steps": steps}
 
 
-def build_loader(cfg: Config, corpus: Path, batch: int, workers: int, cuda: bool):
-    """The trainer's input pipeline at per-device batch ``batch``."""
+def build_loader(cfg: Config, corpus: Path, batch: int, workers: int, cuda: bool,
+                 steps: int):
+    """The trainer's input pipeline at per-device batch ``batch``, ``steps`` batches long."""
     ds = SnippetDataset.from_config(cfg, corpus_dir=corpus, augment=True)
     counts = ds.num_snippets
     cfg.sampling.batch_size = batch
     cfg.sampling.k = min(cfg.sampling.k, batch)
+    cfg.sampling.steps_per_epoch = steps  # the small generated corpus may hold fewer batches
     sampler = build_sampler(cfg.sampling, counts, seed=0)
     keyed = KeyedBatchSampler(sampler, seed=0)
     keyed.set_epoch(0)
@@ -318,9 +320,10 @@ def run(args: argparse.Namespace) -> dict:
                 result["skipped"].append({"batch": b, "variant": ref["variant"] + " (loader)",
                                           "reason": f"budget of {args.budget_s:g} s spent"})
                 continue
-            loader, offsets, _ = build_loader(cfg, corpus, b, workers, cuda)
-            fed = loader_fed(runner, loader, offsets, args.loader_steps or 2 * args.steps,
-                             warmup=max(1, args.warmup))
+            steps = args.loader_steps or 2 * args.steps
+            warm = max(1, args.warmup)
+            loader, offsets, _ = build_loader(cfg, corpus, b, workers, cuda, warm + steps)
+            fed = loader_fed(runner, loader, offsets, steps, warmup=warm)
             fed.update(batch=b, variant=ref["variant"],
                        vs_compute_only=fed["snippets_per_s"] / ref["snippets_per_s"])
             result["loader_fed"].append(fed)

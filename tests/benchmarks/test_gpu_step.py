@@ -60,6 +60,7 @@ def test_cpu_tiny_run_writes_consistent_json(gpu_step, tmp_path):
     rc = gpu_step.main(["--device", "cpu", "--tiny", "--batch", "4", "--steps", "1",
                         "--warmup", "1", "--workers", "1", "--compile-backend", "eager",
                         "--titles", "6", "--title-seconds", "16", "--peak-tflops", "1.0",
+                        "--loader-steps", "10",  # more batches than the corpus's Σ M_n // B
                         "--work", str(tmp_path / "work"), "--json", str(out)])
     assert rc == 0
     res = json.loads(out.read_text())
@@ -79,4 +80,5 @@ def test_cpu_tiny_run_writes_consistent_json(gpu_step, tmp_path):
     best = max(rows, key=lambda r: r["snippets_per_s"])
     assert fed["variant"] == best["variant"] and fed["batch"] == 4
     assert 0.0 <= fed["data_wait_fraction"] < 1.0 and fed["snippets_per_s"] > 0
+    assert fed["steps"] == 10
     assert fed["vs_compute_only"] == pytest.approx(fed["snippets_per_s"] / best["snippets_per_s"])
