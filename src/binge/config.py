@@ -525,10 +525,77 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
     return out
 
 
+def _ranges(cfg: "Config") -> list[tuple[str, bool, str]]:
+    """(key, holds, what it must be) for every range and relation a run depends on."""
+    d, a, s, o, t, q = cfg.data, cfg.augment, cfg.sampling, cfg.optim, cfg.train, cfg.discrepancy
+    w = s.window
+    return [
+        ("data.frames", d.frames > 0, "> 0 (video frames per snippet)"),
+        ("data.fps", d.fps > 0, "> 0 (frames per second)"),
+        ("data.short_side", d.short_side > 0, "> 0 (pixels)"),
+        ("data.sample_rate", d.sample_rate > 0, "> 0 (Hz)"),
+        ("data.n_mels", d.n_mels > 0, "> 0 (mel filters)"),
+        ("data.n_fft", d.n_fft > 0, "> 0 (samples per FFT window)"),
+        ("data.hop_length", d.hop_length > 0, "> 0 (samples between frames)"),
+        ("data.n_fft", d.n_fft >= d.hop_length,
+         f">= data.hop_length ({d.hop_length}): a hop longer than the window skips audio"),
+        ("data.n_mels", d.n_mels <= d.n_fft // 2 + 1,
+         f"<= data.n_fft // 2 + 1 ({d.n_fft // 2 + 1} frequency bins): more filters leave "
+         "some empty"),
+        ("data.heldout_fraction", 0 <= d.heldout_fraction < 1, "in [0, 1)"),
+        ("augment.crop_size", 0 < a.crop_size <= d.short_side,
+         f"> 0 and <= data.short_side ({d.short_side})"),
+        ("augment.audio_mask_max_fraction", 0 <= a.audio_mask_max_fraction <= 1, "in [0, 1]"),
+        ("augment.color_jitter", a.color_jitter >= 0, ">= 0"),
+        ("sampling.batch_size", s.batch_size > 0, "> 0"),
+        ("sampling.k", s.k >= 1, ">= 1"),
+        ("sampling.batch_size", s.k < 1 or s.batch_size % s.k == 0,
+         f"a multiple of sampling.k ({s.k}): a batch holds B/k titles of k snippets"),
+        ("sampling.window", not isinstance(w, int) or w >= max(s.k, 1),
+         f">= sampling.k ({s.k}): k snippets must fit in the window (or null / scene)"),
+        ("sampling.steps_per_epoch", s.steps_per_epoch is None or s.steps_per_epoch > 0,
+         "> 0 (or null)"),
+        ("model.embed_dim", cfg.model.embed_dim > 0, "> 0"),
+        ("optim.lr", o.lr > 0, "> 0"),
+        ("optim.warmup_start_lr", o.warmup_start_lr >= 0, ">= 0"),
+        ("optim.warmup_epochs", o.warmup_epochs >= 0, ">= 0"),
+        ("optim.final_lr", o.final_lr >= 0, ">= 0"),
+        ("optim.weight_decay", o.weight_decay >= 0, ">= 0"),
+        ("optim.epochs", o.epochs >= 1, ">= 1"),
+        ("optim.grad_clip", o.grad_clip is None or o.grad_clip > 0, "> 0 (or null)"),
+        ("train.checkpoint_every_steps", t.checkpoint_every_steps > 0, "> 0"),
+        ("train.log_every_steps", t.log_every_steps > 0, "> 0"),
+        ("train.max_steps", t.max_steps is None or t.max_steps > 0, "> 0 (or null)"),
+        ("discrepancy.every_steps", q.every_steps >= 0, ">= 0 (0: off)"),
+        ("discrepancy.max_titles", q.max_titles >= 2, ">= 2"),
+        ("discrepancy.snippets_per_title", q.snippets_per_title >= 2, ">= 2"),
+        ("discrepancy.max_pairs_per_set", q.max_pairs_per_set > 0, "> 0"),
+        ("discrepancy.bins", not isinstance(q.bins, int) or q.bins > 0, "> 0 (or fd)"),
+        ("discrepancy.smoothing", q.smoothing >= 0, ">= 0"),
+        ("discrepancy.knn_k", q.knn_k >= 1, ">= 1"),
+        ("discrepancy.bootstrap", q.bootstrap >= 0, ">= 0 (0: no intervals)"),
+        ("discrepancy.confidence", 0 < q.confidence < 1, "in (0, 1)"),
+        ("discrepancy.batch_size", q.batch_size > 0, "> 0"),
+    ]
+
+
+def check_ranges(cfg: "Config", where: str = "config") -> None:
+    """Raise :class:`ConfigError` naming the first key whose value is out of range or breaks a
+    relation with another key (``data.n_fft >= data.hop_length``…), at load time, before any
+    file is written (docs/cli.md)."""
+    for key, holds, must in _ranges(cfg):
+        if not holds:
+            section, name = key.split(".")
+            value = getattr(getattr(cfg, section), name)
+            raise ConfigError(f"{where}: {key}={value!r} must be {must}; set it with "
+                              f"{key}=VALUE or in the file")
+
+
 def validate(cfg: "Config", where: str = "config") -> "Config":
     """Checks across sections: ``augment.pipeline`` must be ``auto`` or the pipeline of the
     objective ``objective.name`` trains with (a typo or a mismatch is an error here, at load
     time, not a silent paper pipeline at run time). Returns ``cfg``."""
+    check_ranges(cfg, where)
     entries = _objective_entries()
     own = getattr(entries[cfg.objective.name].cls, "pipeline", "paper")
     known = sorted({"auto", *(getattr(e.cls, "pipeline", "paper") for e in entries.values())})
@@ -560,7 +627,12 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if "=" not in item:
             raise ConfigError(f"override {item!r}: expected the form section.key=value")
         dotted, raw = item.split("=", 1)
-        value = yaml.safe_load(raw) if raw != "" else None
+        try:
+            value = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise ConfigError(f"override {item!r}: the value {raw!r} is not valid YAML "
+                              f"({problem}); quote a string, close a [list]") from None
         node = data
         parts = dotted.strip().split(".")
         for part in parts[:-1]:
@@ -588,7 +660,13 @@ def load_config(
         path = Path(path)
         if not path.is_file():
             path = find_shipped_config(str(path))  # a shipped name, or configs/... elsewhere
-        loaded = yaml.safe_load(path.read_text()) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            at = f", line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise ConfigError(f"{path}{at}: not valid YAML ({problem}); fix the file") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping")
         data = loaded

@@ -96,8 +96,8 @@ def test_cli_exit_status(good_titles, messy_titles, tmp_path, capsys):
     (one / "bad.mp4").write_bytes(b"")
     assert binge_main(["prepare", str(one), "--out", str(tmp_path / "c1"), "--config", tiny,
                        "--quiet"]) == 3
-    # same folder, other parameters: refused with a message that says so
-    assert binge_main(["prepare", str(one), "--out", str(tmp_path / "c1"), "--quiet"]) == 1
+    # same folder, other parameters: refused with a message that says so (a user error: 2)
+    assert binge_main(["prepare", str(one), "--out", str(tmp_path / "c1"), "--quiet"]) == 2
     assert "prepared with other parameters" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         binge_main(["prepare", str(one), "--out", str(tmp_path / "c2"), "--shard", "3/2"])

@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from binge.config import ConfigError, load_config
     from binge.data.corpus import CorpusError
     from binge.data.prepare import PrepareError, prepare_corpus
+    from binge.locks import LockError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     from binge.cluster import ClusterError, split_overrides, submit_prepare
@@ -87,14 +88,18 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, "slurm", False):
             return submit_prepare(args)
         i, n = args.shard
-        with record_run(args.out, "prepare", filename="run_info.json" if n == 1
+        from contextlib import nullcontext
+
+        from binge.locks import FolderLock  # one writer per corpus; shards write their own titles
+        with FolderLock(args.out, "binge prepare") if n == 1 else nullcontext(), \
+                record_run(args.out, "prepare", filename="run_info.json" if n == 1
                         else f"shards/run_info-{i}-of-{n}.json"):
             report = prepare_corpus(sources, args.out, metadata=args.metadata, data=cfg.data,
                                     workers=args.workers, shard=args.shard,
                                     progress=not args.quiet)
-    except (ConfigError, CorpusError, PrepareError, ClusterError) as err:
+    except (ConfigError, CorpusError, PrepareError, ClusterError, LockError) as err:
         print(f"binge prepare: {err}", file=sys.stderr)
-        return 1
+        return 2  # a user error (docs/cli.md): fix the command and rerun
     except OSError as err:  # disk full, permissions: finished titles are kept, rerun resumes
         print(f"binge prepare: {err}; finished titles are kept, rerun the same command "
               "to resume", file=sys.stderr)

@@ -24,6 +24,7 @@ one more run over the same sources without a shard, which finds every title done
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import logging
@@ -78,6 +79,8 @@ VIDEO_EXTENSIONS = frozenset({
 SKIPPED_COLUMNS = ("source_path", "reason")
 #: characters a title id may not hold (ids keep every unicode letter and digit)
 _SAFE_ID = re.compile(r"[^\w.-]+")
+#: errors of the machine, not of a source file: prepare stops (exit 1) instead of skipping
+_MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS, errno.ENOMEM})
 #: streams whose decoded lengths differ by more than this (s) are reported as a mismatch
 MISMATCH_S = 0.5
 
@@ -188,6 +191,67 @@ def finished_titles(out_dir: Optional[str | os.PathLike]) -> dict[str, str]:
     return done
 
 
+#: bytes hashed at each end of a source file for its content fingerprint
+_FINGERPRINT_BYTES = 1 << 20
+
+
+def source_fingerprint(path: str | os.PathLike) -> str:
+    """A content fingerprint of a source file, kept in ``meta.json``: its size and the SHA-256 of
+    its first and last MiB. A moved or renamed file keeps it, so a rerun recognises a finished
+    title whose source moved (2 MiB read per file; no transcode). Raises ``OSError``."""
+    p = Path(path)
+    size = p.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with open(p, "rb") as fh:
+        digest.update(fh.read(_FINGERPRINT_BYTES))
+        if size > _FINGERPRINT_BYTES:
+            fh.seek(max(size - _FINGERPRINT_BYTES, _FINGERPRINT_BYTES))
+            digest.update(fh.read(_FINGERPRINT_BYTES))
+    return f"{size}:{digest.hexdigest()[:32]}"
+
+
+def _finished_rows(out_dir: Optional[str | os.PathLike]) -> list[dict[str, Any]]:
+    titles = Path(out_dir) / "titles" if out_dir is not None else None
+    if titles is None or not titles.is_dir():
+        return []
+    return [json.loads(m.read_text()) for m in sorted(titles.glob("*/meta.json"))]
+
+
+def _row_fingerprint(row: dict[str, Any]) -> Optional[str]:
+    """The recorded fingerprint of a finished title (computed from its source when an older
+    corpus did not record it and the source is still there); None when unknown."""
+    if row.get("source_fingerprint"):
+        return row["source_fingerprint"]
+    try:
+        return source_fingerprint(row["source_path"])
+    except OSError:
+        return None
+
+
+def _moved_titles(files: Sequence[Path], out_dir: Optional[str | os.PathLike]) -> dict[Path, str]:
+    """file → title_id of finished titles whose source is no longer among ``files`` but whose
+    content fingerprint one of the new files has (the source folder moved or was renamed)."""
+    present = {str(p) for p in files}
+    gone: dict[str, str] = {}
+    for row in _finished_rows(out_dir):
+        if row["source_path"] not in present and row.get("source_fingerprint"):
+            gone.setdefault(row["source_fingerprint"], row["title_id"])
+    known = set(finished_titles(out_dir))
+    moved: dict[Path, str] = {}
+    for p in files:
+        if not gone:
+            break
+        if str(p) in known:
+            continue
+        try:
+            tid = gone.pop(source_fingerprint(p), None)
+        except OSError:
+            tid = None
+        if tid is not None:
+            moved[p] = tid
+    return moved
+
+
 def plan_titles(
     sources: Sequence[str | os.PathLike],
     metadata: Optional[str | os.PathLike] = None,
@@ -209,10 +273,11 @@ def plan_titles(
                     for p in meta if not p.is_file()]
     jobs: list[TitleJob] = []
     done = finished_titles(out_dir)
+    moved = _moved_titles(files, out_dir)
     ids: dict[Path, str] = {}
     fixed: set[str] = set()
-    for p in files:  # user ids first, then ids of finished titles: both are fixed
-        tid = meta.get(p, {}).get("title_id") or done.get(str(p))
+    for p in files:  # user ids first, then ids of finished titles (moved ones too): all fixed
+        tid = meta.get(p, {}).get("title_id") or done.get(str(p)) or moved.get(p)
         if tid:
             if _SAFE_ID.search(tid) or tid.startswith("."):
                 raise PrepareError(f"{metadata}: title_id {tid!r} may only use letters, "
@@ -412,6 +477,7 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
         **fields,
         "format_version": FORMAT_VERSION,
         **prepare_params(data),
+        "source_fingerprint": source_fingerprint(job.source_path),  # recognised if it moves
     }
     atomic_write_text(partial / "meta.json", json.dumps(row, indent=1, sort_keys=True))
     if final.exists():  # a folder without meta.json cannot be a finished title
@@ -428,14 +494,38 @@ def _worker(job: TitleJob, out_dir: Path, data: DataConfig) -> tuple[TitleJob, O
         return job, prepare_title(job, out_dir, data), ""
     except MediaError as err:
         return job, None, err.reason
-    except (av.FFmpegError, ValueError, EOFError) as err:
+    except (av.FFmpegError, ValueError, EOFError, OSError) as err:
+        if isinstance(err, OSError) and (not isinstance(err, av.FFmpegError)
+                                         or err.errno in _MACHINE_ERRNOS):
+            where = Path(out_dir) / "titles" / job.title_id  # a fault of the machine: stop
+            raise OSError(err.errno, f"{err.strerror or err} while writing {where} (from "
+                                     f"{job.source_path})", str(where)) from err
         return job, None, f"{type(err).__name__}: {err}"
     finally:
         shutil.rmtree(Path(out_dir) / "titles" / f".{job.title_id}.partial", ignore_errors=True)
 
 
+def _die_with_parent() -> None:
+    """A pool worker ends itself within a second of its parent's death (``kill -9`` of
+    ``binge prepare`` included), so no idle worker (nor the resource tracker they keep open)
+    is left behind."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="binge-parent-watch", daemon=True).start()
+
+
 def _init_worker(progress_sink=None) -> None:
     set_sink(progress_sink)  # in-title progress: a queue to the parent's bar, or None
+    if multiprocessing.parent_process() is not None:
+        _die_with_parent()
     import torch
 
     torch.set_num_threads(1)
@@ -493,16 +583,19 @@ def prepare_corpus(
     rows: dict[str, dict[str, Any]] = {}
     report = PrepareReport(out)
     todo = []
+    conflicts = []
     for job in mine:
         row = _done_row(out, job)
         if row is None:
             todo.append(job)
-        elif row["source_path"] != job.source_path:
-            skipped.append((job.source_path, f"title_id {job.title_id!r} is already used in "
-                                             f"{out} by {row['source_path']}"))
+        elif row["source_path"] != job.source_path and not _same_content(row, job):
+            conflicts.append((job, row))
         else:
+            if row["source_path"] != job.source_path:  # the source moved: same content
+                row = _relocate(out, row, job)
             rows[job.title_id] = {**row, **_job_metadata(job)}
             report.reused += 1
+    _refuse_losses(out, conflicts, jobs if n == 1 else None)
     for job, row, reason in _run(todo, out, data, workers, progress):
         if row is None:
             skipped.append((job.source_path, reason))
@@ -529,6 +622,49 @@ def prepare_corpus(
     write_csv(out / "skipped.csv", SKIPPED_COLUMNS,
               [dict(zip(SKIPPED_COLUMNS, s)) for s in report.skipped])
     return report
+
+
+def _same_content(row: dict[str, Any], job: TitleJob) -> bool:
+    """Whether ``job``'s file has the content the finished title ``row`` was prepared from."""
+    recorded = _row_fingerprint(row)
+    try:
+        return recorded is not None and recorded == source_fingerprint(job.source_path)
+    except OSError:
+        return False
+
+
+def _relocate(out: Path, row: dict[str, Any], job: TitleJob) -> dict[str, Any]:
+    """Record a finished title's new source path (its media stay as prepared)."""
+    row = {**row, "source_path": job.source_path,
+           "source_fingerprint": source_fingerprint(job.source_path)}
+    atomic_write_text(out / "titles" / job.title_id / "meta.json",
+                      json.dumps(row, indent=1, sort_keys=True))
+    log.info("%s: source moved to %s", job.title_id, job.source_path)
+    return row
+
+
+def _refuse_losses(out: Path, conflicts: list, jobs: Optional[list[TitleJob]]) -> None:
+    """Raise :class:`PrepareError`, before anything is written, when the run would drop finished
+    titles: a source whose id holds another file's title (``conflicts``), or (``jobs`` given: a
+    whole-corpus run) finished titles whose source files are gone and were not found moved."""
+    if conflicts:
+        job, row = conflicts[0]
+        raise PrepareError(
+            f"{len(conflicts)} source(s) would take the title_id of a finished title of other "
+            f"content: {job.source_path} has title_id {job.title_id!r}, which {out} holds for "
+            f"{row['source_path']}; nothing was changed. Give these files other title_ids "
+            "(metadata CSV) or prepare them into another --out")
+    if jobs is None:
+        return
+    ids = {j.title_id for j in jobs}
+    lost = [r for r in _finished_rows(out)
+            if r["title_id"] not in ids and not Path(r["source_path"]).exists()]
+    if lost:
+        raise PrepareError(
+            f"{len(lost)} finished title(s) of {out} have sources that no longer exist and are "
+            f"not among the given sources (e.g. {lost[0]['title_id']!r} from "
+            f"{lost[0]['source_path']}); nothing was changed. Pass the folder they moved to "
+            "(titles are recognised by content), or delete titles/<id> to drop a title")
 
 
 def _job_metadata(job: TitleJob) -> dict[str, str]:

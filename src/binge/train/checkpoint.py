@@ -21,6 +21,7 @@ import torch
 from binge.io import atomic_path
 
 __all__ = [
+    "CheckpointError",
     "atomic_save",
     "load_checkpoint",
     "capture_rng_state",
@@ -29,6 +30,10 @@ __all__ = [
 ]
 
 _STEP_FILE = re.compile(r"^step_(\d{7,})\.pt$")
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable binge checkpoint (corrupt, foreign, truncated)."""
 
 
 def _tmp_path(path: Path) -> Path:
@@ -51,12 +56,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for corrupt or foreign files
-        raise ValueError(
+        raise CheckpointError(
             f"{path} is not a readable binge checkpoint ({type(err).__name__}: {err}); "
             "pass another checkpoint or delete this one to start over"
         ) from err
     if not isinstance(state, dict):
-        raise ValueError(f"{path} does not hold a checkpoint dict; pass a binge checkpoint")
+        raise CheckpointError(f"{path} does not hold a checkpoint dict; pass a binge checkpoint")
     return state
 
 

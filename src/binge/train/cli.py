@@ -41,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
 
     from binge.config import ConfigError, load_config
     from binge.data.corpus import CorpusError
-    from binge.train.loop import pretrain
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from binge.cluster import ClusterError, check_model_names, submit_pretrain
@@ -56,9 +55,16 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"binge pretrain: {err}") from err
     resume = False if args.restart else (args.resume or True)
     try:
-        with record_run(cfg.train.out_dir, "pretrain", device=cfg.train.device):
+    import os
+
+    from binge.train.loop import pretrain  # torch: imported once the config is known good
+    from contextlib import nullcontext
+
+    from binge.locks import FolderLock, LockError  # rank 0 holds the run folder (docs/cli.md)
+        with FolderLock(cfg.train.out_dir, "binge pretrain") if int(os.environ.get("RANK", 0)) == 0 \
+                else nullcontext(), record_run(cfg.train.out_dir, "pretrain", device=cfg.train.device):
             out = pretrain(cfg, resume=resume)
-    except (ConfigError, CorpusError, FileNotFoundError, ValueError) as err:
+    except (ConfigError, CorpusError, FileNotFoundError, ValueError, LockError) as err:
         raise SystemExit(f"binge pretrain: {err}") from err
     print(f"binge pretrain: wrote {out}")
     return 0

@@ -475,15 +475,22 @@ def pretrain(cfg: Config, resume: "bool | str | Path" = True,
     """Pretrain per ``cfg`` and return ``cfg.train.out_dir`` (with ``export/`` when finished).
 
     ``resume=True`` continues from ``out_dir/checkpoints/last.pt`` when it exists; a path resumes
-    from that checkpoint; ``False`` starts over (checkpoints of the same steps are overwritten).
+    from that checkpoint; ``False`` starts over, the previous run's records moved aside to
+    ``out_dir/previous/<time>/`` first (binge.train.runfolder).
     Run under ``torchrun`` for several processes; the global batch stays ``sampling.batch_size``.
     ``callbacks`` (:class:`binge.train.callbacks.Callback`) run on every rank after each step,
     epoch and checkpoint.
     """
     from binge.train.monitors import monitors_for  # discrepancy.every_steps: learning curves
 
+    from binge.train.runfolder import clean_run_folder, set_aside_previous
+
     env = init_distributed(device=cfg.train.device)
     try:
+        if env.rank == 0:  # nothing of a previous run is destroyed; no stale temporaries
+            clean_run_folder(cfg.train.out_dir)
+            if resume is False:
+                set_aside_previous(cfg.train.out_dir)
         return Trainer(cfg, env, resume, [*callbacks, *monitors_for(cfg)]).fit()
     finally:
         cleanup_distributed()
