@@ -121,7 +121,8 @@ def test_export_torch_env_maps_the_job_environment(monkeypatch):
     from binge.cluster import export_torch_env
 
     for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
-        monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv(key, "")  # so that teardown restores the environment as it was
+        monkeypatch.delenv(key)
     got = export_torch_env(_FakeJobEnv())
     assert {k: got[k] for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR")} == {
         "RANK": "5", "LOCAL_RANK": "1", "WORLD_SIZE": "8", "LOCAL_WORLD_SIZE": "4", "MASTER_ADDR": "node-a"}
@@ -131,14 +132,11 @@ def test_export_torch_env_maps_the_job_environment(monkeypatch):
 
 
 def test_slurm_without_sbatch_is_a_one_line_error(tmp_path, monkeypatch, capsys):
-    from binge.cli import main
-
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
-    code = main(["prepare", str(tmp_path), "--out", str(tmp_path / "c"), "--slurm", "--array", "2"])
-    err = capsys.readouterr().err
-    assert code != 0 and err.startswith("binge prepare: Slurm's sbatch and srun are not on PATH"), err
-    with pytest.raises(SystemExit, match=r"^binge pretrain: Slurm's sbatch and srun are not on PATH"):
-        main(["pretrain", "--config", str(TINY), "--slurm", f"train.out_dir={tmp_path / 'r'}"])
+    err = _cli_error(["prepare", str(tmp_path), "--out", str(tmp_path / "c"), "--slurm", "--array", "2"], capsys)
+    assert err.startswith("binge prepare: Slurm's sbatch and srun are not on PATH") and "\n" not in err, err
+    err = _cli_error(["pretrain", "--config", str(TINY), "--slurm", f"train.out_dir={tmp_path / 'r'}"], capsys)
+    assert err.startswith("binge pretrain: Slurm's sbatch and srun are not on PATH") and "\n" not in err, err
 
 
 FAKE_SBATCH = """#!/bin/bash
@@ -170,7 +168,7 @@ def test_slurm_scripts_submitit_writes_for_prepare(tmp_path, monkeypatch, capsys
     src = tmp_path / "src"
     src.mkdir()
     assert main(["prepare", str(src), "--out", str(tmp_path / "c"), "--slurm", "--array", "3",
-                 "--partition", "cpu", "--time", "90", "data.short_side=128"]) == 0
+                 "--partition", "cpu", "--time", "90", "data.hop_length=256"]) == 0
     array, assemble = (log / "job100.sh").read_text(), (log / "job101.sh").read_text()
     assert "#SBATCH --array=0-2%3" in array and "#SBATCH --partition=cpu" in array
     assert "#SBATCH --time=90" in array
@@ -191,3 +189,27 @@ def test_slurm_script_submitit_writes_for_pretrain(tmp_path, monkeypatch):
                  "--partition=gpu"):
         assert f"#SBATCH {line}" in script, line
     assert "srun" in script and (tmp_path / "run" / "slurm").is_dir()
+
+
+def test_cluster_flags_without_slurm_are_refused(tmp_path, capsys):
+    err = _cli_error(["prepare", str(tmp_path), "--out", str(tmp_path / "c"), "--array", "4"], capsys)
+    assert err.startswith("binge prepare: --array only apply with --slurm"), err
+    err = _cli_error(["pretrain", "--config", str(TINY), "--nodes", "2", "--gpus-per-node", "8"], capsys)
+    assert err.startswith("binge pretrain: --gpus-per-node, --nodes only apply with --slurm"), err
+
+
+def _cli_error(argv, capsys) -> str:
+    """The one-line error of a failing ``binge`` call: SystemExit's message, or (where main turns
+    errors into an exit status) the stderr of a non-zero return."""
+    from binge.cli import main
+
+    capsys.readouterr()  # drop what earlier calls printed
+    try:
+        code = main(argv)
+    except SystemExit as err:
+        assert err.code not in (0, None)
+        if isinstance(err.code, str):
+            return err.code
+        code = err.code
+    assert code != 0
+    return capsys.readouterr().err.strip().splitlines()[-1].split("\r")[-1]  # after progress bars

@@ -33,6 +33,7 @@ __all__ = [
     "ClusterError",
     "add_slurm_arguments",
     "allow_intermixed",
+    "check_cluster_flags",
     "check_model_names",
     "split_overrides",
     "export_torch_env",
@@ -331,3 +332,19 @@ def allow_intermixed(parser: argparse.ArgumentParser) -> None:
             self._binge_intermixing = False
 
     parser.parse_known_args = types.MethodType(parse_known_args, parser)  # type: ignore[method-assign]
+
+
+_CLUSTER_ONLY = {"array": None, "nodes": 1, "gpus_per_node": 1, "tasks_per_node": None, "cpus_per_task": None,
+                 "partition": None, "time": None, "slurm_folder": None, "executor": "slurm", "wait": False}
+
+
+def check_cluster_flags(args: argparse.Namespace) -> None:
+    """Raise :class:`ClusterError` when a cluster-only flag is given without ``--slurm``
+    (it would otherwise be ignored silently and the work run here)."""
+    if getattr(args, "slurm", False):
+        return
+    given = sorted(f"--{k.replace('_', '-')}" for k, default in _CLUSTER_ONLY.items()
+                   if hasattr(args, k) and getattr(args, k) != default)
+    if given:
+        raise ClusterError(f"{', '.join(given)} only apply with --slurm (add --slurm to submit the "
+                           "command to the cluster, or drop them to run it here)")

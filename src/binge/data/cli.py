@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from binge.locks import LockError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    from binge.cluster import ClusterError, split_overrides, submit_prepare
+    from binge.cluster import ClusterError, check_cluster_flags, split_overrides, submit_prepare
     from binge.runinfo import record_run
 
     sources, overrides = split_overrides(args.sources)
@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         cfg = load_config(args.config, [*args.overrides, *overrides])
+        check_cluster_flags(args)
         if getattr(args, "slurm", False):
             return submit_prepare(args)
         i, n = args.shard

@@ -43,24 +43,25 @@ def run(args: argparse.Namespace) -> int:
     from binge.data.corpus import CorpusError
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from binge.cluster import ClusterError, check_model_names, submit_pretrain
+    from binge.cluster import ClusterError, check_cluster_flags, check_model_names, submit_pretrain
     from binge.runinfo import record_run
 
     try:
         cfg = load_config(args.config, args.overrides)
         check_model_names(cfg.model.video, cfg.model.audio)
+        check_cluster_flags(args)
         if getattr(args, "slurm", False):
             return submit_pretrain(args, cfg.train.out_dir)
     except (ConfigError, ClusterError) as err:
         raise SystemExit(f"binge pretrain: {err}") from err
     resume = False if args.restart else (args.resume or True)
-    try:
     import os
 
     from binge.train.loop import pretrain  # torch: imported once the config is known good
     from contextlib import nullcontext
 
     from binge.locks import FolderLock, LockError  # rank 0 holds the run folder (docs/cli.md)
+    try:
         with FolderLock(cfg.train.out_dir, "binge pretrain") if int(os.environ.get("RANK", 0)) == 0 \
                 else nullcontext(), record_run(cfg.train.out_dir, "pretrain", device=cfg.train.device):
             out = pretrain(cfg, resume=resume)
