@@ -107,7 +107,13 @@ def read_corpus_params(corpus_dir: Path) -> Optional[dict[str, Any]]:
     path = Path(corpus_dir) / "corpus.json"
     if not path.is_file():
         return None
-    info = json.loads(path.read_text())
+    try:
+        info = json.loads(path.read_text())
+        if not isinstance(info, dict) or not isinstance(info.get("params"), dict):
+            raise ValueError("no 'params' mapping")
+    except ValueError as err:  # JSONDecodeError included: a damaged or foreign file
+        raise CorpusError(f"{path} is damaged ({err}); it is not a corpus written by `binge "
+                          "prepare`: restore it, or prepare into a new folder") from None
     if info.get("format_version") != FORMAT_VERSION:
         raise CorpusError(f"{path}: corpus format {info.get('format_version')} is not "
                           f"{FORMAT_VERSION}; prepare the corpus again with this binge")

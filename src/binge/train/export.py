@@ -82,6 +82,13 @@ def export_model(model: nn.Module, cfg: Config, out_dir: str | Path, objective: 
     return out
 
 
+from safetensors import SafetensorError  # noqa: E402  (the error of a damaged weights file)
+
+
+class ExportError(ValueError):
+    """An export folder whose parts are missing, damaged or do not fit each other."""
+
+
 def _read_meta(folder: Path) -> dict[str, Any]:
     path = folder / "config.json"
     if not path.is_file():
@@ -89,15 +96,28 @@ def _read_meta(folder: Path) -> dict[str, Any]:
             f"{folder} is not a binge export (no config.json); pass the export/ folder written "
             "by `binge pretrain` or a checkpoint .pt file"
         )
-    return json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text())
+    except ValueError as err:
+        raise ExportError(f"{path} is not JSON ({err}); re-export the run (the export folder is "
+                          "damaged)") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise ExportError(f"{path} has no 'config' mapping; re-export the run")
+    return meta
 
 
 def _load_part(module: nn.Module, file: Path) -> None:
     if not file.is_file():
         raise FileNotFoundError(f"{file} is missing from the export folder; re-run the export")
-    missing, unexpected = module.load_state_dict(load_file(str(file)), strict=False)
+    try:
+        missing, unexpected = module.load_state_dict(load_file(str(file)), strict=False)
+    except (RuntimeError, OSError, SafetensorError) as err:  # widths differ; not safetensors
+        first = str(err).strip().splitlines()
+        raise ExportError(f"{file} does not fit the model in config.json ("
+                          f"{first[-1].strip() if first else type(err).__name__}); the export "
+                          "folder is inconsistent: re-export the run") from None
     if missing or unexpected:
-        raise ValueError(
+        raise ExportError(
             f"{file} does not fit the model in config.json (missing {missing[:5]}, unexpected "
             f"{unexpected[:5]}); the export folder is inconsistent"
         )
@@ -111,7 +131,11 @@ def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") 
     if path.is_dir():
         meta = _read_meta(path)
         cfg = from_dict(Config, meta["config"], f"{path / 'config.json'}:config")
-        model = build_av_model(cfg.model)
+        try:
+            model = build_av_model(cfg.model)
+        except KeyError as err:  # a model name this binge does not have (a tampered export?)
+            raise ExportError(f"{path / 'config.json'}: {err.args[0]}; the export needs the "
+                              "encoders it was trained with (--import their plug-in)") from None
         for part in PARTS:
             _load_part(getattr(model, part), path / f"{part}.safetensors")
     else:
