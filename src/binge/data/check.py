@@ -58,7 +58,7 @@ def check_file(job: TitleJob, data: DataConfig = DataConfig()) -> dict[str, Any]
     row["audio_stream"] = (f"#{a.index} {a.codec} {a.sample_rate} Hz {a.channels} ch "
                            f"({info.num_audio_streams} audio)")
     row["colour"] = v.colour.text if v.colour else ""
-    row["colour_handling"] = "to RGB by this matrix/range; stored BT.601 limited, tagged"
+    row["colour_handling"] = "to RGB by this matrix/range; stored BT.709 limited, tagged"
     row["geometry"] = _geometry(v)
     decoded = Decoded(info.duration_s, vstats.end_s, astats.end_s, vstats.gaps, astats.gaps,
                       vstats.errors + astats.errors)

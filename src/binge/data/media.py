@@ -22,7 +22,7 @@ Real-world files (docs/data.md, "what prepare does with real-world files"):
 * colour: every frame becomes RGB through its own matrix (BT.601 / BT.709 / BT.2020 /
   SMPTE 240M / FCC) and range (limited / full; ``yuvj*`` formats are full); untagged
   frames follow the players' rule: BT.709 when HD (width ≥ 1280 or height > 576), BT.601
-  otherwise (:func:`frame_colour`). :func:`transcode_video` writes BT.601 limited range,
+  otherwise (:func:`frame_colour`). :func:`transcode_video` writes BT.709 limited range,
   tagged, so any decoder (and ``SnippetDataset``) reads the same RGB;
 * geometry: frames are resized to their display shape (sample aspect ratio) and turned
   upright by the display matrix (rotation 90 / 180 / 270), as a player shows them;
@@ -96,6 +96,12 @@ class DecodeStats:
     def gap_s(self) -> float:
         return float(sum(b - a for a, b in self.gaps))
 
+
+#: the matrix of the prepared H.264 (BT.709, limited range, tagged): HD sources, the bulk of
+#: a library's pixels, are BT.709 already, so most frames need no matrix conversion
+STORED_MATRIX = int(Colorspace.ITU709)
+#: AVColorSpace tag of STORED_MATRIX (AVCOL_SPC_BT709)
+STORED_MATRIX_TAG = 1
 
 #: shortest timestamp jump (s) counted as a gap; audio jumps above it are zero-filled
 GAP_S = 0.03
@@ -509,8 +515,19 @@ class _Upright:
         self.scale = (h, w) if self.turns % 2 else (w, h)  # the stored picture's axes
         self.range = int(ColorRange.JPEG if self.colour.full_range else ColorRange.MPEG)
         self.pix_fmt = pix_fmt
+        self.direct = (pix_fmt != "rgb24" and not self.turns and not self.colour.full_range
+                       and self.colour.matrix == STORED_MATRIX)
 
     def __call__(self, frame) -> av.VideoFrame:
+        if self.direct:
+            # a BT.709 limited-range source, upright: already what the prepared copy
+            # stores, resized in one swscale pass (the bulk of a library: HD material)
+            return frame.reformat(width=self.scale[0], height=self.scale[1],
+                                  format=self.pix_fmt, src_colorspace=STORED_MATRIX,
+                                  src_color_range=self.range, dst_colorspace=STORED_MATRIX,
+                                  dst_color_range=self.range, interpolation="AREA")
+        # any other source goes through RGB (swscale's direct YCbCr-to-YCbCr matrix
+        # change tints greys by 2-3 codes; through RGB they stay grey)
         rgb = frame.reformat(width=self.scale[0], height=self.scale[1], format="rgb24",
                              src_colorspace=self.colour.matrix, src_color_range=self.range,
                              dst_color_range=int(ColorRange.JPEG), interpolation="AREA")
@@ -519,8 +536,7 @@ class _Upright:
                 np.ascontiguousarray(np.rot90(rgb.to_ndarray(), self.turns)), format="rgb24")
         if self.pix_fmt == "rgb24":
             return rgb
-        # the prepared copy: BT.601 limited range (tagged by transcode_video)
-        return rgb.reformat(format=self.pix_fmt, dst_colorspace=int(Colorspace.ITU601),
+        return rgb.reformat(format=self.pix_fmt, dst_colorspace=STORED_MATRIX,
                             dst_color_range=int(ColorRange.MPEG))
 
 
@@ -542,8 +558,8 @@ def iter_video_frames(
     Frames are shown as a player shows them: display shape (sample aspect ratio), upright
     (display matrix), RGB through the source's matrix and range (:func:`frame_colour`);
     resized (area filter) so that the shorter side is ``short_side`` (display size if
-    None) and converted to ``pix_fmt`` (``rgb24``, or e.g. ``yuv420p``: BT.601 limited
-    range). The stream ends at the last source frame's end time. ``stats`` (optional)
+    None) and converted to ``pix_fmt`` (``rgb24``, or e.g. ``yuv420p``: BT.709 limited
+    range, :data:`STORED_MATRIX`). The stream ends at the last source frame's end time. ``stats`` (optional)
     receives gaps and packet errors.
     """
     stats = stats if stats is not None else DecodeStats()
@@ -640,9 +656,9 @@ def transcode_video(
     byte-identical from run to run; ``threads`` is for the source decoder.
     ``encoder_options`` replaces binge's x264 options ``{"preset": "veryfast", "tune":
     "fastdecode", "crf": str(crf)}`` (benchmarks/loader_speed.py compares others); the GOP
-    parameters above are always set. Frames are upright, display-shaped and in BT.601
+    parameters above are always set. Frames are upright, display-shaped and in BT.709
     limited range whatever the source's tags (:func:`iter_video_frames`), and the stream
-    is tagged so (matrix smpte170m, range tv), so every decoder reads the source's RGB
+    is tagged so (matrix bt709, range tv), so every decoder reads the source's RGB
     (primaries and transfer are neither converted nor tagged). ``stats`` receives the
     source's gaps and packet errors. Returns the number of frames written.
     """
@@ -658,7 +674,7 @@ def transcode_video(
                 ostream.pix_fmt = "yuv420p"
                 ostream.time_base = 1 / rate
                 ostream.codec_context.thread_count = 1
-                ostream.codec_context.colorspace = 6  # AVCOL_SPC_SMPTE170M (BT.601)
+                ostream.codec_context.colorspace = STORED_MATRIX_TAG
                 ostream.codec_context.color_range = int(ColorRange.MPEG)
                 options = encoder_options if encoder_options is not None else {
                     "preset": "veryfast", "tune": "fastdecode", "crf": str(crf)}

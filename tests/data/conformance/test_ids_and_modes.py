@@ -79,13 +79,11 @@ def test_prepared_corpus_files_follow_the_umask(tmp_path, umask_022):
     assert all(m == 0o644 for m in modes.values()), modes  # anything else written too
 
 
-def test_export_files_follow_the_umask(tmp_path, umask_022):
-    from binge.config import Config
-    from binge.models import AVModel, create_model
+def test_export_files_follow_the_umask(tmp_path, umask_022, tiny_config):
+    from binge.models import build_av_model
     from binge.train.export import export_model
 
-    model = AVModel(create_model("conv3d_micro"), create_model("conv2d_audio_micro"), 8)
-    out = export_model(model, Config(), tmp_path / "export")
+    out = export_model(build_av_model(tiny_config.model), tiny_config, tmp_path / "export")
     modes = _modes(Path(out))
     assert "config.json" in modes and any(n.endswith(".safetensors") for n in modes)
     assert all(m == 0o644 for m in modes.values()), modes
