@@ -714,14 +714,12 @@ def scan_packets(path: str | os.PathLike) -> tuple[MediaInfo, DecodeStats, Decod
     stats = {"video": DecodeStats(), "audio": DecodeStats()}
     with _open(path) as container:
         chosen = [s for s in (_pick_video(container), _pick_audio(container)) if s is not None]
-        if not chosen:
-            return info, stats["video"], stats["audio"]
         origin, limit = _origin(container), _time_limit(container)
-        ends: dict[int, Optional[float]] = {s.index: None for s in chosen}
+        spans: dict[int, list[tuple[float, float]]] = {s.index: [] for s in chosen}
         steps = {s.index: (1.0 / float(s.average_rate) if s.type == "video" and s.average_rate
                            else 0.0) for s in chosen}
         demux_errors = 0
-        while True:
+        while chosen:
             try:
                 for packet in container.demux(chosen):
                     if packet.size == 0:
@@ -733,24 +731,30 @@ def scan_packets(path: str | os.PathLike) -> tuple[MediaInfo, DecodeStats, Decod
                     if t is None or not -2.0 < t - origin < limit:
                         st.errors += t is not None
                         continue
-                    t -= origin
                     dur = (float(packet.duration * packet.time_base)
                            if packet.duration and packet.time_base else steps[packet.stream.index])
-                    end = ends[packet.stream.index]
-                    jump = max(GAP_S, 2.5 * steps[packet.stream.index])
-                    if end is None and t > jump:
-                        st.gaps.append((0.0, round(t, 4)))
-                    elif end is not None and t - end > jump:
-                        st.gaps.append((round(end, 4), round(t, 4)))
-                    ends[packet.stream.index] = t + dur if end is None else max(end, t + dur)
+                    spans[packet.stream.index].append((t - origin, dur))
                 break
             except av.error.EOFError:
                 break
             except av.FFmpegError:
                 demux_errors += 1
+                stats["video"].errors += 1  # a demux error belongs to no stream: video's
                 if demux_errors > MAX_DEMUX_ERRORS:
                     break
-                stats["video"].errors += 1  # a demux error belongs to no stream: video's
-        for s in chosen:
-            stats[s.type].end_s = max(0.0, ends[s.index] or 0.0)
+        for s in chosen:  # in presentation order (B-frames arrive out of order)
+            _spans_to_stats(sorted(spans[s.index]), max(GAP_S, 2.5 * steps[s.index]),
+                            stats[s.type])
     return info, stats["video"], stats["audio"]
+
+
+def _spans_to_stats(spans: list[tuple[float, float]], jump: float, st: DecodeStats) -> None:
+    """End and gaps of a stream from its (start, duration) packets sorted by start."""
+    end: Optional[float] = None
+    for t, dur in spans:
+        if end is None and t > jump:
+            st.gaps.append((0.0, round(t, 4)))
+        elif end is not None and t - end > jump:
+            st.gaps.append((round(end, 4), round(t, 4)))
+        end = t + dur if end is None else max(end, t + dur)
+    st.end_s = max(0.0, end or 0.0)

@@ -92,3 +92,21 @@ def test_prepare_report_lists_what_was_lost(checked_folder, tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "gap: lost 1.0" in out and "audio gaps at 4.0" in out, out
+
+
+def test_packet_scan_agrees_with_decoding_on_real_clips(av_clips):
+    """Real files (VP8/Vorbis, H.264 with B-frames, MP3, 2 + 2 streams): the packet scan
+    finds the same stream ends and no gaps where decoding finds none (B-frames arrive out
+    of presentation order and must not look like gaps)."""
+    from binge.data.media import DecodeStats, iter_audio, iter_video_frames, scan_packets
+
+    for path in sorted(av_clips.iterdir()):
+        v, a = DecodeStats(), DecodeStats()
+        for _ in iter_video_frames(path, 5.0, 64, stats=v):
+            pass
+        for _ in iter_audio(path, 16_000, stats=a):
+            pass
+        _, sv, sa = scan_packets(path)
+        assert (sv.gaps, sa.gaps) == (v.gaps, a.gaps) == ([], []), path.name
+        assert sv.end_s == pytest.approx(v.end_s, abs=0.05), path.name
+        assert sa.end_s == pytest.approx(a.end_s, abs=0.05), path.name
