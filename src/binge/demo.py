@@ -126,12 +126,20 @@ def _run_stage(state: _State, key: str, argv: list[str]) -> None:
         print(f"\n[demo] done already: {command}", flush=True)
         return
     print(f"\n[demo] $ {command}", flush=True)
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     code = binge_main(argv)
     if code != 0:
         raise SystemExit(f"binge demo: stage '{key}' failed with exit status {code}: {command}")
     state.mark(key, {"seconds": round(time.perf_counter() - start, 1),
-                     "cpu_seconds": round(time.process_time() - cpu, 1), "command": command})
+                     "cpu_seconds": round(_cpu_seconds() - cpu, 1), "command": command})
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its ended children (worker pools)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _run_parallel(state: _State, stages: list[tuple[str, list[str]]], jobs: int, logs: Path) -> None:

@@ -31,6 +31,7 @@ ranks wait for it at the next step's all-reduce.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
@@ -150,6 +151,15 @@ class ProbeSet:
         return float(acc)
 
 
+def _float32(model: nn.Module) -> nn.Module:
+    """The model itself when float32, else a float32 copy (``binge.diagnostics`` embeds float32
+    inputs; ``train.precision=fp64`` runs keep float64 weights)."""
+    param = next(model.parameters(), None)
+    if param is None or param.dtype == torch.float32:
+        return model
+    return copy.deepcopy(model).float()
+
+
 def encoder_of(model: nn.Module, modality: str) -> nn.Module:
     """The video or audio encoder of an AVModel (or of anything with those attributes)."""
     return model.video_encoder if modality == "video" else model.audio_encoder
@@ -191,8 +201,10 @@ class LearningCurves(Callback):
             self._probes = [ProbeSet.load(name, root, self.cfg) for name, root in self._specs]
         return self._probes
 
-    def measure(self, model: nn.Module, step: int) -> dict[str, float]:
-        """The values at ``step`` (no check of ``every_steps``); model mode and RNG untouched."""
+    def measure(self, model: nn.Module, step: int, objective: Optional[nn.Module] = None) -> dict[str, float]:
+        """The values at ``step`` (no check of ``every_steps``); model mode and RNG untouched.
+        ``objective``: the run's, whose heads give the discrepancy's space (AVID-type runs are
+        measured in their own space); required when the discrepancy is measured."""
         was_training = model.training
         values: dict[str, float] = {}
         with torch.random.fork_rng(devices=[]):
@@ -202,7 +214,8 @@ class LearningCurves(Callback):
                     values[f"probe/{probe.name}"] = probe.score(encoder_of(model, probe.modality),
                                                                 self.cfg, seed=self.cfg.train.seed)
                 if self.discrepancy is not None:
-                    result = self.discrepancy(model, step)
+                    result = self.discrepancy(_float32(model), step,
+                                             objective=None if objective is None else _float32(objective))
                     values.update({f"disc/{k}": float(result[k]) for k in _DISC_KEYS if k in result})
             finally:
                 model.train(was_training)
@@ -211,7 +224,7 @@ class LearningCurves(Callback):
     def after_step(self, trainer: "Trainer", outputs: dict[str, Any]) -> Optional[dict[str, float]]:
         if not self.enabled or trainer.step % self.every or not trainer.is_main:
             return None
-        return self.measure(trainer.step_module.model, trainer.step)
+        return self.measure(trainer.step_module.model, trainer.step, objective=trainer.objective)
 
 
 def monitors_for(cfg: Config) -> list[Callback]:
