@@ -96,15 +96,32 @@ def test_every_command_has_examples_in_its_help():
     assert not missing, f"no example in the --help of {missing}"
 
 
+def _check_config(args: argparse.Namespace, command: str) -> None:
+    """The example's --config and section.key=value overrides load (types, ranges, relations)."""
+    from binge.cluster import split_overrides
+    from binge.config import load_config
+
+    items = list(getattr(args, "overrides", None) or [])
+    if args.command == "prepare":
+        items = [*items, *split_overrides(args.sources)[1]]
+    if not items and not isinstance(getattr(args, "config", None), str):
+        return
+    try:
+        load_config(getattr(args, "config", None), items)
+    except ConfigError as err:
+        pytest.fail(f"`{command}`: its config does not load: {err}")
+
+
 @pytest.mark.parametrize("where, command", EXAMPLES, ids=[f"{w}: {c[:60]}" for w, c in EXAMPLES])
 def test_help_example_parses(where, command):
     args = _parse(command)
     assert args.command == where.split()[1] if where != "binge" else True
+    _check_config(args, command)
 
 
 @pytest.mark.parametrize("command", _readme_commands())
 def test_readme_command_parses(command):
-    _parse(command)
+    _check_config(_parse(command), command)
 
 
 @pytest.mark.parametrize("where", sorted(HELP))
@@ -124,3 +141,10 @@ def test_the_walk_catches_a_wrong_config_name():
     """The check above is not vacuous: the name the issue found in `binge pretrain --help`."""
     assert not _config_exists("configs/paper/tv_k1.yaml")
     assert _config_exists("configs/paper/table1/tv_k1.yaml")
+
+
+def test_the_walk_catches_an_override_that_does_not_load():
+    with pytest.raises(pytest.fail.Exception, match="its config does not load"):
+        _check_config(_parse("binge pretrain --config configs/tiny.yaml sampling.k=abc"), "example")
+    with pytest.raises(pytest.fail.Exception, match="does not parse"):
+        _parse("binge pretrain --no-such-flag")

@@ -108,6 +108,9 @@ def _plain_args(args: argparse.Namespace, **changes: Any) -> argparse.Namespace:
     """A copy of the parsed command without ``--slurm`` (and without the module object)."""
     out = copy.copy(args)
     out.slurm = False
+    for key, default in _CLUSTER_ONLY.items():  # the task runs here: no cluster flags left
+        if hasattr(out, key):
+            setattr(out, key, default)
     out.submitted_argv = list(sys.argv)  # recorded in the task's run_info.json
     if hasattr(out, "_module"):
         del out._module

@@ -24,7 +24,7 @@ Exit status: 0 all titles prepared, 3 some files skipped (see skipped.csv), 1 fa
 examples:
   binge prepare ~/videos --out corpus
   binge prepare world/titles --metadata world/metadata.csv --config configs/tiny.yaml --out corpus
-  binge prepare ~/videos --out corpus data.short_side=128 --workers 4
+  binge prepare ~/videos --out corpus data.heldout_fraction=0.2 --workers 4
   binge prepare ~/videos --out corpus --slurm --array 64 --partition cpu
 """
 
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="*", metavar="SRC | section.key=value",
                         help="media files or folders (searched recursively; may be omitted "
                              "when --metadata lists the files), then config overrides such as "
-                             "data.short_side=128")
+                             "data.heldout_fraction=0.2")
     parser.add_argument("--out", required=True, metavar="CORPUS", help="corpus folder to write")
     parser.add_argument("--metadata", metavar="CSV",
                         help="CSV with a 'path' column (relative to the CSV) and optional "
