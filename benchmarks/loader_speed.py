@@ -6,9 +6,10 @@ short side 190, crop 158, 48 kHz, 96 mels) of a long 720p H.264 title, in one ru
 * ``source video``       — the seed papers' design: seek in the source file, decode at the
   source frame rate up to the snippet end, keep the frames on screen at 5 fps, resize;
 * ``source video+audio`` — the same plus decoding the snippet's audio and its log-mel;
-* ``storage decode-only``— ``SnippetDataset.read_video``: seek + decode the 16 frames of
-  the prepared H.264 copy (keyframe at the snippet start), to RGB;
-* ``log-mel slice``      — ``SnippetDataset.read_audio`` from the fp16 memmap;
+* ``storage decode-only``— ``SnippetDataset.read_video``: the 16 frames of the prepared
+  H.264 copy (keyframe at the snippet start; read through its packet index ``video.pkt``,
+  or by a seek in the MP4 for corpora without one), to RGB;
+* ``log-mel slice``      — ``SnippetDataset.read_audio`` from the fp16 ``.npy`` (one pread);
 * ``full loader``        — ``ds[(n, m)]``: decode, random crop, log-mel slice, masking;
 * ``JPEG decode-only``   — the alternative storage: the same frames as JPEG files
   (quality 90), read and decoded with ``torchvision.io.decode_jpeg``.
