@@ -83,7 +83,8 @@ class MediaHoursBar:
 
     def _count(self, title: str, seconds: float) -> None:
         self.per_title[title] = self.per_title.get(title, 0.0) + seconds
-        self.bar.update(round(seconds / 3600, 6))
+        # a title can transcode a little more than its probed duration: the bar stops at its total
+        self.bar.update(max(min(round(seconds / 3600, 6), self.bar.total - self.bar.n), 0.0))
         self._refresh_postfix()
 
     def drain(self, q, timeout: float = 0.0) -> None:
