@@ -75,3 +75,12 @@ def test_cli_pretrain_writes_run_info_with_its_argv(tiny_corpus, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     info = json.loads((out / "run_info.json").read_text())
     assert info["argv"][1:] == argv[3:] and info["status"] == "ok" and info["world_size"] == 1
+
+
+def test_cli_world_writes_run_info(tmp_path, monkeypatch):
+    from binge.cli import main
+
+    monkeypatch.delenv("RANK", raising=False)
+    assert main(["world", "--preset", "tiny", "--out", str(tmp_path / "w")]) == 0
+    info = json.loads((tmp_path / "w" / "run_info.json").read_text())
+    assert info["command"] == "world" and info["status"] == "ok" and (tmp_path / "w" / "metadata.csv").is_file()

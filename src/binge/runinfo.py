@@ -121,17 +121,24 @@ def _previous(path: Path) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def record_run(out_dir: str | Path, command: str, argv: Optional[Sequence[str]] = None,
                device: Optional[str] = None, filename: str = FILENAME,
-               extra: Optional[dict[str, Any]] = None) -> Iterator[dict[str, Any]]:
+               extra: Optional[dict[str, Any]] = None, at_start: bool = True) -> Iterator[dict[str, Any]]:
     """Write ``out_dir/filename`` at start and again at the end (``status``: ok / error / interrupted).
 
     Yields the record (a dict the caller may add keys to before the end). Only rank 0 writes;
-    the body's exception is re-raised after the record says ``error: <type>: <message>``."""
+    the body's exception is re-raised after the record says ``error: <type>: <message>``.
+    ``at_start=False`` (a command that wants its folder absent or empty, ``binge world``): the
+    record is written once, at a successful end, and nothing is written on an error."""
     if int(os.environ.get("RANK", 0)) != 0:
         yield {}
         return
     path = Path(out_dir) / filename
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = collect(command, argv, device, extra)
+    if not at_start:
+        yield record
+        record.update(status="ok", end_time=_now())
+        write_json(record, path)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
     previous = _previous(path) if path.exists() else []
     if previous:
         record["previous"] = previous

@@ -40,8 +40,11 @@ def run(args) -> int:
             return 2
         print(f"contact sheet: {path}")
         return 0
+    from binge.runinfo import record_run
+
     try:
-        out = generate_world(args.out, preset=args.preset, seed=args.seed, workers=args.workers)
+        with record_run(args.out, "world", at_start=False):  # run_info.json beside the world
+            out = generate_world(args.out, preset=args.preset, seed=args.seed, workers=args.workers)
     except (WorldError, ValueError) as err:
         print(f"binge world: {err}")
         return 2
