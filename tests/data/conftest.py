@@ -75,6 +75,7 @@ def messy_corpus(messy_titles, tiny_data, tmp_path_factory):
 
 
 def corpus_digest(folder: Path) -> dict[str, str]:
-    """sha256 of every file in a corpus folder, by relative path."""
+    """sha256 of every file in a corpus folder, by relative path; the run records
+    (``run_info.json``: times, argv, host) are not corpus content and are left out."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith("run_info")}
