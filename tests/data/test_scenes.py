@@ -132,7 +132,7 @@ def test_binge_scenes_detects_resumes_and_imports(tiny_world, tiny_corpus, tmp_p
     assert read_scenes_csv(corpus / "scenes.csv", durations) == truth
     assert json.loads((corpus / "scenes.json").read_text())["source"] == "user"
     capsys.readouterr()
-    assert main(["scenes", str(corpus), "--scenes", str(tmp_path / "none.csv")]) == 1
+    assert main(["scenes", str(corpus), "--scenes", str(tmp_path / "none.csv")]) == 2
     assert "binge scenes:" in capsys.readouterr().err
 
 

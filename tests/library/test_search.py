@@ -94,7 +94,7 @@ def test_search_cli_snippet_query_and_titles(embedded, capsys):
 def test_search_cli_bad_queries_get_one_line_errors(embedded, argv, fix, capsys):
     from binge.cli import main
 
-    assert main(["search", "--index", str(embedded), "--no-report", *argv]) == 1
+    assert main(["search", "--index", str(embedded), "--no-report", *argv]) == 2  # user error
     err = capsys.readouterr().err.strip()
     assert err.startswith("binge search: ") and fix in err and "\n" not in err
 

@@ -14,8 +14,8 @@ gaps and corrupt packets, the title id it will get, and whether it will be prepa
 skipped and why. The verdicts are prepare's own rules; damage inside a packet that still
 demuxes is only found when prepare decodes it (it is then reported in the manifest).
 
-Exit status: 0 every file will be prepared, 3 some will be skipped, 1 failure (bad
-config/metadata), 2 bad arguments.
+Exit status (docs/cli.md): 0 every file will be prepared, 3 some will be skipped, 2 a user
+error (bad arguments, config or metadata), 1 a failure.
 
 examples:
   binge check ~/videos
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                              out_csv=args.out, progress=not args.quiet)
     except (ConfigError, PrepareError) as err:
         print(f"binge check: {err}", file=sys.stderr)
-        return 1
+        return 2  # a user error (docs/cli.md)
     for r in rows:
         head = f"{r['verdict']:7s} {r.get('title_id') or '-'}  {r['source_path']}"
         print(head + (f"\n        reason: {r['reason']}" if r.get("reason") else ""))

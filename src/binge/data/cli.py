@@ -18,8 +18,9 @@ Cluster array jobs: run `--shard i/N` for i = 0..N-1, then the command once with
 submitit (docs/cluster.md). Overrides are section.key=value pairs after the sources, as in
 every binge command (`--set KEY=VALUE` is a deprecated alias).
 
-Exit status: 0 all titles prepared, 3 some files skipped (see skipped.csv), 1 failure,
-2 bad arguments.
+Exit status (docs/cli.md): 0 all titles prepared, 3 some files skipped (see skipped.csv),
+2 a user error (bad arguments, config, metadata; the folder in use), 1 a failure (disk full…:
+the path is named, finished titles are kept).
 
 examples:
   binge prepare ~/videos --out corpus

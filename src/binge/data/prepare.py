@@ -120,19 +120,39 @@ class PrepareReport:
 
 
 # ----------------------------------------------------------------------------- planning
-def discover(sources: Iterable[str | os.PathLike]) -> tuple[list[Path], list[tuple[str, str]]]:
+def _search(folder: Path, exclude: Optional[Path],
+            missing: list[tuple[str, str]]) -> list[Path]:
+    """Media files under ``folder`` (symlinked folders not followed), never inside ``exclude``
+    (the corpus being written); a sub-folder that cannot be read is added to ``missing``."""
+    def unreadable(err: OSError) -> None:
+        missing.append((str(err.filename), f"folder not readable ({err.strerror}); its files "
+                                            "were not searched: fix its permissions and rerun"))
+
+    found = []
+    for root, dirs, names in os.walk(folder, onerror=unreadable):
+        here = Path(root)
+        if exclude is not None:
+            dirs[:] = [d for d in dirs if (here / d).resolve() != exclude]
+        found += [(here / n).resolve() for n in names if Path(n).suffix.lower() in VIDEO_EXTENSIONS
+                  and (here / n).is_file()]
+    return sorted(found)
+
+
+def discover(sources: Iterable[str | os.PathLike],
+             exclude: Optional[str | os.PathLike] = None) -> tuple[list[Path], list[tuple[str, str]]]:
     """Media files under ``sources`` (files are taken as given; folders are searched
-    recursively for :data:`VIDEO_EXTENSIONS`). Returns (files, missing) with missing as
-    (path, reason) rows."""
+    recursively for :data:`VIDEO_EXTENSIONS`, never inside ``exclude``: the output corpus).
+    Returns (files, missing) with missing as (path, reason) rows, unreadable sub-folders
+    included (skipped.csv lists everything not taken)."""
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
+    out = Path(exclude).expanduser().resolve() if exclude is not None else None
     for src in sources:
         p = Path(src).expanduser()
         if p.is_file():
             files.append(p.resolve())
         elif p.is_dir():
-            files.extend(sorted(q.resolve() for q in p.rglob("*")
-                                if q.is_file() and q.suffix.lower() in VIDEO_EXTENSIONS))
+            files.extend(_search(p, out, missing))
         else:
             missing.append((str(p), "file or folder not found"))
     unique = sorted(set(files))
@@ -266,7 +286,7 @@ def plan_titles(
     a hash of the path appended when that id is taken (files in path order).
     """
     meta = _read_metadata(Path(metadata)) if metadata is not None else {}
-    files, skipped = discover(sources)
+    files, skipped = discover(sources, exclude=out_dir)
     if not sources:
         files = [p for p in meta if p.is_file()]
         skipped += [(str(p), f"listed in {metadata} but not found")
@@ -499,24 +519,23 @@ def _worker(job: TitleJob, out_dir: Path, data: DataConfig) -> tuple[TitleJob, O
                                          or err.errno in _MACHINE_ERRNOS):
             where = Path(out_dir) / "titles" / job.title_id  # a fault of the machine: stop
             raise OSError(err.errno, f"{err.strerror or err} while writing {where} (from "
-                                     f"{job.source_path})", str(where)) from err
+                                     f"{job.source_path})") from err
         return job, None, f"{type(err).__name__}: {err}"
     finally:
         shutil.rmtree(Path(out_dir) / "titles" / f".{job.title_id}.partial", ignore_errors=True)
 
 
 def _die_with_parent() -> None:
-    """A pool worker ends itself within a second of its parent's death (``kill -9`` of
-    ``binge prepare`` included), so no idle worker (nor the resource tracker they keep open)
-    is left behind."""
+    """A pool worker ends itself as soon as its parent is gone (``kill -9`` of ``binge prepare``
+    included), so no idle worker (nor the resource tracker they keep open) is left behind. It
+    waits on the parent's sentinel (a pipe that reads EOF once the parent has died), which also
+    holds when the parent died before this worker got here (a ppid poll would miss that)."""
     import threading
-    import time
 
-    parent = os.getppid()
+    parent = multiprocessing.parent_process()
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
+        parent.join()
         os._exit(1)
 
     threading.Thread(target=watch, name="binge-parent-watch", daemon=True).start()

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         path, info = _run(args)
     except (SceneError, SceneDetectorUnavailable, CorpusError) as err:
         print(f"binge scenes: {err}", file=sys.stderr)
-        return 1
+        return 2  # a user error (docs/cli.md)
     print(f"wrote {info['scenes']} scenes of {info['titles']} titles to {path} "
           f"({info['source']})")
     return 0

@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
                                device=args.device, progress=not args.quiet)
     except (LibraryError, FileNotFoundError, ValueError) as err:
         print(f"binge embed: {err}", file=sys.stderr)
-        return 1
+        from binge.cli import is_user_error
+
+        return 2 if is_user_error(err) else 1  # docs/cli.md
     rate = report.snippets / report.seconds if report.seconds > 0 else 0.0
     print(f"{len(report.titles)} titles in {report.out_dir}: {len(report.embedded)} embedded "
           f"({report.snippets} snippets, {rate:.1f} snippets/s), {len(report.reused)} kept "

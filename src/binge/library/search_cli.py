@@ -107,5 +107,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"report: {path}")
     except (LibraryError, FileNotFoundError, ValueError) as err:
         print(f"binge search: {err}", file=sys.stderr)
-        return 1
+        from binge.cli import is_user_error
+
+        return 2 if is_user_error(err) else 1  # docs/cli.md
     return 0
