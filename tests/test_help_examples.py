@@ -148,3 +148,23 @@ def test_the_walk_catches_an_override_that_does_not_load():
         _check_config(_parse("binge pretrain --config configs/tiny.yaml sampling.k=abc"), "example")
     with pytest.raises(pytest.fail.Exception, match="does not parse"):
         _parse("binge pretrain --no-such-flag")
+
+
+def _docs_commands() -> list[tuple[str, str]]:
+    """(doc, command) of every ``binge ...`` line in a code block of docs/*.md."""
+    found = []
+    for doc in sorted((REPO / "docs").glob("*.md")):
+        blocks = re.findall(r"```(?:bash|sh|console)?\n(.*?)```", doc.read_text(), flags=re.S)
+        found += [(doc.name, c) for block in blocks for c in _commands(block)]
+    return found
+
+
+def test_docs_use_one_override_syntax():
+    """No doc example uses prepare's deprecated ``--set`` (plain section.key=value everywhere)."""
+    deprecated = [f"{doc}: {c}" for doc, c in _docs_commands() if "--set" in shlex.split(c, comments=True)]
+    assert not deprecated, deprecated
+
+
+@pytest.mark.parametrize("command", [c for doc, c in _docs_commands() if doc == "data.md"])
+def test_data_doc_command_parses(command):
+    _check_config(_parse(command), command)
