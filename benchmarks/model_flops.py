@@ -27,7 +27,22 @@ import torch
 import torchvision
 
 from binge.config import load_config
-from binge.models import AVModel, count_macs, create_model
+from binge.models import AVModel, ProjectionHead, count_macs, create_model
+
+
+class WithHeads(torch.nn.Module):
+    """An AVModel with Eq. 1's heads h_f, h_g (which the NCE objective holds in training):
+    ``forward(video, audio)`` → ``{"z_video", "z_audio"}``, what one training step computes."""
+
+    def __init__(self, model: AVModel, embed_dim: int, hidden=None) -> None:
+        super().__init__()
+        self.video_encoder, self.audio_encoder = model.video_encoder, model.audio_encoder
+        self.video_head = ProjectionHead(model.video_encoder.num_features, embed_dim, hidden, dims=3)
+        self.audio_head = ProjectionHead(model.audio_encoder.num_features, embed_dim, hidden, dims=2)
+
+    def forward(self, video: torch.Tensor, audio: torch.Tensor) -> dict:
+        return {"z_video": self.video_head(self.video_encoder.forward_features(video)),
+                "z_audio": self.audio_head(self.audio_encoder.forward_features(audio))}
 
 #: bf16 dense tensor-core peaks from NVIDIA's data sheets (TFLOP/s, no sparsity).
 GPU_PEAK_TFLOPS = {"A100 (SXM, bf16 dense)": 312.0, "H100 (SXM, bf16 dense)": 989.0}
@@ -52,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def module_macs(model: AVModel, video_shape: tuple[int, ...], audio_shape: tuple[int, ...]) -> dict:
+def module_macs(model: WithHeads, video_shape: tuple[int, ...], audio_shape: tuple[int, ...]) -> dict:
     """Forward and forward+backward MACs of each part of ``model`` for one snippet."""
     meta = copy.deepcopy(model).to("meta")
     fv = meta.video_encoder.forward_features(torch.empty(video_shape, device="meta"))
@@ -92,7 +107,7 @@ def time_cpu(cfg, steps: int) -> dict:
     from binge.models import build_av_model
 
     torch.manual_seed(0)
-    model = build_av_model(cfg.model).train()
+    model = WithHeads(build_av_model(cfg.model), cfg.model.embed_dim, cfg.model.head_hidden_dim).train()
     vs, as_ = snippet_shapes(cfg)
     B = cfg.sampling.batch_size
     video, audio = torch.randn(B, *vs[1:]), torch.randn(B, *as_[1:])
@@ -126,10 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     epochs = args.epochs if args.epochs is not None else cfg.optim.epochs
     video_shape, audio_shape = snippet_shapes(cfg)
 
-    model = AVModel(
-        create_model(cfg.model.video), create_model(cfg.model.audio),
-        cfg.model.embed_dim, cfg.model.head_hidden_dim,
-    )
+    model = WithHeads(AVModel(create_model(cfg.model.video), create_model(cfg.model.audio)),
+                      cfg.model.embed_dim, cfg.model.head_hidden_dim)
     rows = module_macs(model, video_shape, audio_shape)
     tv = count_macs(torchvision.models.video.r2plus1d_18(), (1, 3, 8, 112, 112))
     ours_8x112 = count_macs(create_model("r2plus1d_18"), (1, 3, 8, 112, 112))

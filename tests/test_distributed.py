@@ -36,7 +36,8 @@ VARIANTS = [(False, 1.0), (True, 0.2)]
 
 
 class TinyAV(nn.Module):
-    """Stands in for AVModel: linear encoders on flattened inputs → z_video, z_audio."""
+    """Stands in for AVModel: linear encoders on flattened inputs → (B, D) "feature maps", which
+    the NCEObjective's identity heads (built without heads) take as z_video, z_audio."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,7 +45,7 @@ class TinyAV(nn.Module):
         self.audio = nn.Linear(1 * 3 * 4, D)
 
     def forward(self, video, audio):
-        return {"z_video": self.video(video.flatten(1)), "z_audio": self.audio(audio.flatten(1))}
+        return {"video": self.video(video.flatten(1)), "audio": self.audio(audio.flatten(1))}
 
 
 def global_data():

@@ -24,7 +24,7 @@ PLUGIN = textwrap.dedent('''
     from torch import nn
 
     from binge.models import KINETICS_MEAN, KINETICS_STD, InputSpec, register_model
-    from binge.objectives import Objective, SimilaritySpec, register_objective
+    from binge.objectives import JointSpaceObjective, SimilaritySpec, register_objective
 
 
     class PlugVideo(nn.Module):
@@ -55,25 +55,26 @@ PLUGIN = textwrap.dedent('''
 
 
     @register_objective("plug_align", options=PlugOptions)
-    class PlugAlign(Objective):
-        """video→audio cross-entropy over cosine / τ (one direction only)."""
+    class PlugAlign(JointSpaceObjective):
+        """video→audio cross-entropy over cosine / τ (one direction only), in the space of
+        Eq. 1's heads, which it holds (so its export writes them)."""
 
-        def __init__(self, temperature: float) -> None:
-            super().__init__()
+        def __init__(self, temperature: float, video_head, audio_head) -> None:
+            super().__init__(video_head, audio_head)
             self.temperature = temperature
 
         @classmethod
         def from_config(cls, cfg, model, context):
             assert sum(context.snippets_per_title) == int(context.offsets[-1]) > 0
-            return cls(cfg.objective.plug_align.temperature)
+            return cls(cfg.objective.plug_align.temperature, **cls.joint_heads(cfg, model, context))
 
         @classmethod
         def similarity(cls, cfg):
             return SimilaritySpec(True, cfg.objective.plug_align.temperature)
 
         def forward(self, model, batch):
-            z = model(batch["video"], batch["audio"])
-            v, a = F.normalize(z["z_video"], dim=1), F.normalize(z["z_audio"], dim=1)
+            zv, za = self.embed(model, batch)
+            v, a = F.normalize(zv, dim=1), F.normalize(za, dim=1)
             target = torch.arange(len(v), device=v.device)
             return {"loss": F.cross_entropy(v @ a.T / self.temperature, target)}
 ''')
@@ -111,6 +112,10 @@ def test_plugin_encoder_and_objective_pretrain_evaluate_discrepancy(tiny_corpus,
     meta = json.loads((run / "export" / "config.json").read_text())
     assert meta["video"] == {"name": "plug_video", "kwargs": {"width": 6}}
     assert meta["config"]["objective"]["name"] == "plug_align"
+    # the export writes the heads the run trained (the objective's), and no other heads
+    assert meta["objective_heads"] == ["audio_head", "video_head"]
+    assert sorted(p.name for p in (run / "export").glob("*.safetensors")) == [
+        "audio_encoder.safetensors", "objective_heads.safetensors", "video_encoder.safetensors"]
     steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in steps if "loss" in r] == [1, 2]
 

@@ -24,20 +24,20 @@ def step_cost(config: str, crop: int | None, steps: int) -> tuple[float, int]:
     from binge.data.logmel import LogMelSettings, frames_per_snippet
     from binge.distributed import seed_everything
     from binge.models import build_av_model
-    from binge.objectives import cross_modal_nce
+    from binge.objectives import build_objective
 
     cfg = load_config(REPO / config)
     seed_everything(0)
     model = build_av_model(cfg.model)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    objective = build_objective(cfg, model, [2])  # Eq. 1 with its heads h_f, h_g
+    opt = torch.optim.Adam([*model.parameters(), *objective.parameters()], 1e-3)
     b, size = cfg.sampling.batch_size, crop or cfg.augment.crop_size
     q = frames_per_snippet(cfg.data.snippet_seconds, LogMelSettings.from_config(cfg.data))
     video = torch.randn(b, 3, cfg.data.frames, size, size)
     audio = torch.randn(b, 1, cfg.data.n_mels, q)
 
     def one() -> None:
-        out = model(video, audio)
-        loss = cross_modal_nce(out["z_video"], out["z_audio"])
+        loss = objective(model, {"video": video, "audio": audio})["loss"]
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -20,12 +20,20 @@ from binge.models import build_av_model
 KEYS = ("kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap")
 
 
+def _objective(cfg, model):
+    """The run's objective, which holds the heads that embed (the model is the two encoders)."""
+    from binge.train.export import inference_objective
+
+    return inference_objective(cfg, model)
+
+
 def test_measure_hook(fake_heldout, tiny_cfg):
     torch.manual_seed(0)
     model = build_av_model(tiny_cfg.model).train()
-    a = measure(model, fake_heldout, tiny_cfg)
+    objective = _objective(tiny_cfg, model)
+    a = measure(model, fake_heldout, tiny_cfg, objective=objective)
     assert model.training  # the hook restores the mode it found
-    b = measure(model, fake_heldout, tiny_cfg)
+    b = measure(model, fake_heldout, tiny_cfg, objective=objective)
     for key in KEYS:
         assert np.isfinite(a[key]) and a[key] == b[key]
     assert a["kl_diff_pos"] - a["kl_neg_pos"] == pytest.approx(a["gap"])
@@ -42,7 +50,8 @@ def test_measure_hook(fake_heldout, tiny_cfg):
 def test_measure_by_show(fake_heldout, tiny_cfg):
     """unit=show: shows 0 (titles 0, 1), 1 (titles 2, 3), 2 (title 4) are the units."""
     cfg = replace(tiny_cfg, discrepancy=replace(tiny_cfg.discrepancy, unit="show"))
-    r = measure(build_av_model(cfg.model), fake_heldout, cfg)
+    model = build_av_model(cfg.model)
+    r = measure(model, fake_heldout, cfg, objective=_objective(cfg, model))
     assert r["sampling"]["unit"] == "show" and r["sampling"]["units"] == 3
     assert r["sampling"]["snippets"] == 9 and r["sampling"]["skipped_titles_under_2_snippets"] == 0
     assert r["pairs"]["neg"]["total"] == 3 * 3 * 2
@@ -56,22 +65,29 @@ def test_embeddings_match_the_model_and_rows(fake_heldout, tiny_cfg):
     from binge.diagnostics.pairs import select_snippets
 
     torch.manual_seed(0)
+    from binge.train.export import Embedder
+
     model = build_av_model(tiny_cfg.model).eval()
+    objective = _objective(tiny_cfg, model).eval()
     sel = select_snippets(fake_heldout.num_snippets, 8, 3, seed=0)
-    zv, za = embed_snippets(model, fake_heldout, sel, batch_size=5, progress=False)
+    zv, za = embed_snippets(Embedder(model, objective).eval(), fake_heldout, sel, batch_size=5, progress=False)
     assert fake_heldout.calls == sel.items()  # each selected snippet read once, in row order
     r = 7
     item = fake_heldout[sel.items()[r]]
     with torch.no_grad():
-        ref_v = model.embed_video(video_to_float(item["video"][None]))[0].numpy()
-        ref_a = model.embed_audio(item["audio"][None])[0].numpy()
+        # Eq. 1's heads (the NCE objective's) on the encoders' last feature maps
+        ref_v = objective.video_head(model.video_encoder.forward_features(video_to_float(item["video"][None])))[0].numpy()
+        ref_a = objective.audio_head(model.audio_encoder.forward_features(item["audio"][None]))[0].numpy()
     assert np.allclose(zv[r], ref_v, atol=1e-5) and np.allclose(za[r], ref_a, atol=1e-5)
 
 
 def test_augmenting_dataset_is_refused(fake_heldout, tiny_cfg):
+    model = build_av_model(tiny_cfg.model)
+    with pytest.raises(TypeError, match="objective"):  # the model alone has no space to measure
+        measure(model, fake_heldout, tiny_cfg)
     fake_heldout.augment = True
     with pytest.raises(ValueError, match="augment=False"):
-        measure(build_av_model(tiny_cfg.model), fake_heldout, tiny_cfg)
+        measure(model, fake_heldout, tiny_cfg, objective=_objective(tiny_cfg, model))
 
 
 def _run(tmp_path, name, cfg, steps):
@@ -81,11 +97,13 @@ def _run(tmp_path, name, cfg, steps):
     run = tmp_path / name
     torch.manual_seed(sum(map(ord, name)))
     model = build_av_model(cfg.model)
+    objective = _objective(cfg, model)
     for step in steps:
         with torch.no_grad():
-            for p in model.parameters():
+            for p in [*model.parameters(), *objective.parameters()]:
                 p.add_(0.01 * torch.randn_like(p))
-        atomic_save({"model": model.state_dict(), "config": to_dict(cfg), "step": step},
+        atomic_save({"model": model.state_dict(), "objective": objective.state_dict(),
+                     "config": to_dict(cfg), "step": step},
                     run / "checkpoints" / f"step_{step:07d}.pt")
     return run
 
@@ -186,9 +204,10 @@ def test_monitor_every_n_steps(tmp_path, fake_heldout, fake_corpus, tiny_cfg, mo
     run = _run(tmp_path, "mon", cfg, [4])
     monitor = DiscrepancyMonitor(cfg, run, dataset=fake_heldout)
     model = build_av_model(cfg.model).train()
-    measured = [s for s in range(1, 6) if monitor(model, s) is not None]
+    objective = _objective(cfg, model)
+    measured = [s for s in range(1, 6) if monitor(model, s, objective) is not None]
     assert measured == [2, 4] and model.training
-    monitor(model, 4)  # a resumed run measures step 4 again: the later line wins
+    monitor(model, 4, objective)  # a resumed run measures step 4 again: the later line wins
     points = read_log(run / "discrepancy.jsonl")
     assert [p["step"] for p in points] == [2, 4]
     assert all(np.isfinite(p[k]) for p in points for k in KEYS)

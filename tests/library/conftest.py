@@ -9,18 +9,20 @@ import torch
 
 
 def make_export(cfg, out: Path, seed: int = 0) -> Path:
-    """A random-init AVModel of ``cfg.model`` exported with the public export API."""
+    """A random-init AVModel of ``cfg.model`` and its objective's heads, exported with the
+    public export API."""
     from binge.models import build_av_model
-    from binge.train.export import export_model
+    from binge.train.export import export_model, inference_objective
 
     torch.manual_seed(seed)
     model = build_av_model(cfg.model)
+    objective = inference_objective(cfg, model)
     # non-trivial BatchNorm statistics, so that eval-mode heads are tested as exported
-    for m in model.modules():
+    for m in [*model.modules(), *objective.modules()]:
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.running_mean.uniform_(-0.1, 0.1)
             m.running_var.uniform_(0.5, 1.5)
-    return export_model(model, cfg, out)
+    return export_model(model, cfg, out, objective)
 
 
 @pytest.fixture(scope="session", name="make_export")

@@ -31,11 +31,11 @@ def test_features_equal_encoders_on_snippet_dataset_items(embedded, tiny_export,
                                                           tiny_config):
     from binge.data import SnippetDataset
     from binge.data.transforms import video_to_float
-    from binge.train.export import load_pretrained
+    from binge.train.export import load_embedder
 
     ds = SnippetDataset(tiny_corpus, augment=False, crop_size=tiny_config.augment.crop_size,
                         data=tiny_config.data)
-    model = load_pretrained(tiny_export)
+    model = load_embedder(tiny_export)  # the encoders + the objective's heads
     table = read_library(embedded)
     assert table.num_rows == len(ds)  # every snippet of every title, once
     got = {c: vectors(table, c) for c in VECTOR_COLUMNS}
@@ -46,7 +46,7 @@ def test_features_equal_encoders_on_snippet_dataset_items(embedded, tiny_export,
             item = ds[(ds.title_ids.index(tids[r]), int(snips[r]))]
             v = video_to_float(item["video"][None])
             a = item["audio"][None]
-            want = {"feat_video": model.video_encoder(v), "feat_audio": model.audio_encoder(a),
+            want = {"feat_video": model.model.video_encoder(v), "feat_audio": model.model.audio_encoder(a),
                     "z_video": model.embed_video(v), "z_audio": model.embed_audio(a)}
             for c, w in want.items():
                 np.testing.assert_allclose(got[c][r], w[0].numpy(), rtol=1e-4, atol=1e-5,

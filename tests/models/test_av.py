@@ -10,37 +10,57 @@ from binge.models import AVModel, ProjectionHead, build_av_model, create_model
 
 
 def test_build_av_model_from_tiny_config(tiny_config):
+    """The model is the two encoders: forward gives their last feature maps, pooled their means."""
     torch.manual_seed(0)
     model = build_av_model(tiny_config.model)
     assert model.video_encoder.model_name == "r2plus1d_18_tiny"
     assert model.audio_encoder.model_name == "resnet18_audio_tiny"
+    assert {name.split(".")[0] for name, _ in model.named_parameters()} == {"video_encoder", "audio_encoder"}
+    assert not hasattr(model, "video_head") and not hasattr(model, "audio_head")
     video = torch.randn(3, 3, 16, 56, 56)
     audio = torch.randn(3, 1, 64, 200)
-    out = model(video, audio)
-    assert set(out) == {"z_video", "z_audio"}
-    assert out["z_video"].shape == out["z_audio"].shape == (3, tiny_config.model.embed_dim)
-    # z = h(f(x)): the heads see the last feature map, before pooling
     model.eval()
     with torch.no_grad():
-        ref = model.video_head(model.video_encoder.forward_features(video))
-        torch.testing.assert_close(model.embed_video(video), ref)
-        ref = model.audio_head(model.audio_encoder.forward_features(audio))
-        torch.testing.assert_close(model.embed_audio(audio), ref)
+        out = model(video, audio)
+        assert set(out) == {"video", "audio"}
+        assert out["video"].shape[:2] == (3, model.video_encoder.num_features) and out["video"].ndim == 5
+        assert out["audio"].shape[:2] == (3, model.audio_encoder.num_features) and out["audio"].ndim == 4
+        fv, fa = model.pooled(video, audio)
+        torch.testing.assert_close(fv, out["video"].mean(dim=(2, 3, 4)))
+        torch.testing.assert_close(fa, out["audio"].mean(dim=(2, 3)))
 
 
-def test_every_parameter_gets_a_gradient():
-    model = AVModel(create_model("r2plus1d_18_avid_tiny"), create_model("resnet18_audio_tiny"), 32, head_hidden=48)
-    assert isinstance(model.video_head, ProjectionHead) and model.video_head.hidden == 48
-    out = model(torch.randn(2, 3, 8, 32, 32), torch.randn(2, 1, 32, 64))
-    (out["z_video"] * out["z_audio"]).sum().backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None]
+def test_nce_objective_holds_eq1_heads_and_every_parameter_gets_a_gradient(tiny_config):
+    """Eq. 1's heads (ProjectionHead on the last feature maps, model.embed_dim and
+    model.head_hidden_dim) belong to the NCE objective; one loss reaches every parameter."""
+    from binge.objectives import build_objective
+
+    cfg = ModelConfig(video="r2plus1d_18_avid_tiny", audio="resnet18_audio_tiny", embed_dim=32, head_hidden_dim=48)
+    tiny_config.model = cfg
+    model = build_av_model(cfg)
+    objective = build_objective(tiny_config, model, [4])
+    assert isinstance(objective.video_head, ProjectionHead) and objective.video_head.hidden == 48
+    assert objective.audio_head.conv2.out_channels == 32 and set(objective.heads()) == {"video_head", "audio_head"}
+    video, audio = torch.randn(2, 3, 8, 32, 32), torch.randn(2, 1, 32, 64)
+    objective(model, {"video": video, "audio": audio})["loss"].backward()
+    missing = [n for n, p in [*model.named_parameters(), *objective.named_parameters()] if p.grad is None]
     assert not missing
+    objective.eval(), model.eval()
+    with torch.no_grad():  # z = h(f(x)): the heads see the last feature map, before pooling
+        ref = objective.video_head(model.video_encoder.forward_features(video))
+        torch.testing.assert_close(objective.embed_video(model, video), ref)
+        ref = objective.audio_head(model.audio_encoder.forward_features(audio))
+        torch.testing.assert_close(objective.embed_audio(model, audio), ref)
 
 
-def test_head_hidden_defaults_to_num_features():
-    model = build_av_model(ModelConfig(video="r2plus1d_18_tiny", audio="resnet18_audio_tiny", embed_dim=16))
-    assert model.video_head.hidden == model.video_encoder.num_features == 128
-    assert model.audio_head.conv2.out_channels == 16
+def test_head_hidden_defaults_to_num_features(tiny_config):
+    from binge.objectives import build_objective
+
+    tiny_config.model = ModelConfig(video="r2plus1d_18_tiny", audio="resnet18_audio_tiny", embed_dim=16)
+    model = build_av_model(tiny_config.model)
+    objective = build_objective(tiny_config, model, [2])
+    assert objective.video_head.hidden == model.video_encoder.num_features == 128
+    assert objective.audio_head.conv2.out_channels == 16
 
 
 def test_swapped_modalities_are_an_error():

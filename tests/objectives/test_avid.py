@@ -130,7 +130,10 @@ def test_build_from_config_on_the_tiny_model(tiny_config):
     model = build_av_model(cfg.model)
     obj = build_objective(cfg, model, [40, 30])
     assert obj.num_instances == 70 and obj.variant == "cross"
-    assert not any(p.requires_grad for p in model.video_head.parameters())
+    # the model is the two encoders (no frozen Eq. 1 heads); AVID's heads are its own
+    assert {n.split(".")[0] for n, _ in model.named_parameters()} == {"video_encoder", "audio_encoder"}
+    assert set(obj.heads()) == {"video_head", "audio_head"} and all(p.requires_grad for p in obj.parameters()
+                                                                     if p.dtype.is_floating_point)
 
 
 def test_bins_from_the_trainer_context(tiny_config):

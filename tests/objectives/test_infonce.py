@@ -70,8 +70,9 @@ def test_registry_options_and_similarity(tiny_config):
     assert spec.normalize and spec.temperature == 0.2
     batch = {"video": torch.randn(4, 3, 4, 32, 32), "audio": torch.randn(4, 1, 32, 24)}
     out = obj(model, batch)
-    z = model(batch["video"], batch["audio"])
-    ref = infonce_numpy(z["z_video"].detach().double().numpy(), z["z_audio"].detach().double().numpy(), 0.2)
+    feats = model(batch["video"], batch["audio"])  # the encoders; Eq. 1's heads are the objective's
+    zv, za = obj.video_head(feats["video"]), obj.audio_head(feats["audio"])
+    ref = infonce_numpy(zv.detach().double().numpy(), za.detach().double().numpy(), 0.2)
     assert float(out["loss"].detach()) == pytest.approx(ref, rel=1e-5)
     with pytest.raises(ValueError, match="objective.infonce"):
         load_config(None, ["objective.name=infonce", "objective.infonce.tau=0.2"])

@@ -130,15 +130,25 @@ def test_bad_inputs_are_clear_errors():
 
 
 class TinyAV(nn.Module):
-    """Stands in for AVModel: linear encoders on flattened inputs → z_video, z_audio."""
+    """Stands in for AVModel: linear encoders on flattened inputs → (B, d) "feature maps" (an
+    NCEObjective built without heads has identity heads, so they are z_video, z_audio)."""
 
     def __init__(self, video_in: int, audio_in: int, d: int) -> None:
         super().__init__()
         self.video = nn.Linear(video_in, d)
         self.audio = nn.Linear(audio_in, d)
+        self.video.num_features = self.audio.num_features = d
+
+    @property
+    def video_encoder(self) -> nn.Module:
+        return self.video
+
+    @property
+    def audio_encoder(self) -> nn.Module:
+        return self.audio
 
     def forward(self, video, audio):
-        return {"z_video": self.video(video.flatten(1)), "z_audio": self.audio(audio.flatten(1))}
+        return {"video": self.video(video.flatten(1)), "audio": self.audio(audio.flatten(1))}
 
 
 def test_objective_follows_the_contract():
@@ -147,7 +157,7 @@ def test_objective_follows_the_contract():
     batch = {"video": torch.randn(6, 3, 2, 4, 4), "audio": torch.randn(6, 1, 5, 6)}
     out = NCEObjective()(model, batch)
     z = model(batch["video"], batch["audio"])
-    zv, za = z["z_video"].detach().numpy(), z["z_audio"].detach().numpy()
+    zv, za = z["video"].detach().numpy(), z["audio"].detach().numpy()
     assert float(out["loss"].detach()) == pytest.approx(eq1_numpy(zv, za), rel=1e-5)
     assert out["loss"].requires_grad and not out["acc"].requires_grad
     s = zv @ za.T
@@ -173,7 +183,8 @@ def test_build_objective_registry():
 
 
 def test_objective_on_the_tiny_av_model(tiny_config):
-    """Through the real AVModel (tiny encoders + projection heads): finite loss and gradients."""
+    """Through the real AVModel (tiny encoders) and the objective's Eq. 1 heads: finite loss
+    and gradients, in the model and in the heads."""
     from binge.models import build_av_model
 
     torch.manual_seed(0)
@@ -181,9 +192,10 @@ def test_objective_on_the_tiny_av_model(tiny_config):
     batch = {"video": torch.randn(4, 3, 4, 32, 32), "audio": torch.randn(4, 1, 32, 24)}
     objective = build_objective(tiny_config, model, 100)
     out = objective(model, batch)
-    z = model(batch["video"], batch["audio"])
-    assert float(out["loss"].detach()) == pytest.approx(
-        float(cross_modal_nce(z["z_video"], z["z_audio"]).detach()), rel=1e-5)
+    feats = model(batch["video"], batch["audio"])
+    zv, za = objective.video_head(feats["video"]), objective.audio_head(feats["audio"])
+    assert float(out["loss"].detach()) == pytest.approx(float(cross_modal_nce(zv, za).detach()), rel=1e-5)
     out["loss"].backward()
-    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    grads = [p.grad for p in [*model.parameters(), *objective.parameters()] if p.requires_grad]
+    assert len(list(objective.parameters())) > 0
     assert all(g is not None and torch.isfinite(g).all() for g in grads)

@@ -1,4 +1,5 @@
-"""Export → load_pretrained / load_encoder give back the same functions (safetensors + JSON)."""
+"""Export → load_pretrained / load_encoder give back the same functions (safetensors + JSON).
+The export holds the encoders (the model); heads are the objective's (tests/objectives/test_export_heads.py)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_export_round_trip(tmp_path, trained, tiny_config):
     assert not loaded.training
     with torch.no_grad():
         ref, got = trained(v, a), loaded(v, a)
-    for key in ("z_video", "z_audio"):
+    for key in ("video", "audio"):  # the encoders' last feature maps
         torch.testing.assert_close(got[key], ref[key], rtol=0, atol=0)
     video = load_encoder(out, "video")
     audio = load_encoder(out, "audio")
@@ -58,8 +59,8 @@ def test_bad_inputs_name_the_problem(tmp_path, trained, tiny_config):
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_pretrained(tmp_path)
     out = export_model(trained, tiny_config, tmp_path / "export")
-    (out / "audio_head.safetensors").unlink()
-    with pytest.raises(FileNotFoundError, match="audio_head.safetensors"):
+    (out / "audio_encoder.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="audio_encoder.safetensors"):
         load_pretrained(out)
     with pytest.raises(ValueError, match="modality"):
         load_encoder(out, "text")

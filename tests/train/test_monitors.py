@@ -70,7 +70,8 @@ def _cfg(every: int = 3):
 
 
 def _trainer(model: nn.Module, step: int, main: bool = True) -> SimpleNamespace:
-    return SimpleNamespace(step=step, is_main=main, step_module=SimpleNamespace(model=model))
+    # objective: the run's (its heads embed for the discrepancy, off in these probe-only tests)
+    return SimpleNamespace(step=step, is_main=main, step_module=SimpleNamespace(model=model), objective=None)
 
 
 def test_probe_equals_reference_on_view_averaged_features():

@@ -25,11 +25,12 @@ from binge.diagnostics.measures import (
 from binge.diagnostics.pairs import PAIR_SETS, PairSet, SnippetSelection, sample_pairs, select_snippets
 
 
-def measure(model, dataset, cfg, progress: bool = False) -> dict:
-    """See :func:`binge.diagnostics.discrepancy.measure` (imported lazily: it needs torch)."""
+def measure(model, dataset, cfg, progress: bool = False, objective=None) -> dict:
+    """See :func:`binge.diagnostics.discrepancy.measure` (imported lazily: it needs torch);
+    ``objective``: the run's, whose heads give the space measured."""
     from binge.diagnostics.discrepancy import measure as _measure
 
-    return _measure(model, dataset, cfg, progress=progress)
+    return _measure(model, dataset, cfg, progress=progress, objective=objective)
 
 
 __all__ = [

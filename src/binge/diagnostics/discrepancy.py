@@ -195,7 +195,8 @@ def measure(model: nn.Module, dataset: Any, cfg: Config, progress: bool = False,
     built with ``augment=False``), with ``cfg.discrepancy``'s sampling and estimator and the
     similarity of ``cfg.objective``. No cache, no files: the hook for the training loop.
     ``objective``: the run's objective, whose ``embed_video`` / ``embed_audio`` give the space
-    (its own heads); None: the model's joint space (Eq. 1's heads).
+    (its own heads; the model is only the encoders); None only when ``model`` is already an
+    ``Embedder`` (``binge.train.export.load_embedder``).
 
     Returns the dict written by ``binge discrepancy`` (``kl_neg_pos``, ``kl_diff_pos``,
     ``kl_neg_diff``, ``gap``, ``ci``, ``pairs``, ``estimator``, ``sampling``, ``similarity``).
@@ -205,6 +206,9 @@ def measure(model: nn.Module, dataset: Any, cfg: Config, progress: bool = False,
         from binge.train.export import Embedder
 
         model = Embedder(model, objective)
+    elif not hasattr(model, "embed_video"):
+        raise TypeError("measure() needs the run's objective (objective=trainer.objective): the "
+                        "model is the two encoders, the heads that embed belong to the objective")
     spec = similarity_spec(cfg, "cfg.objective")
     sims, info = _similarities(model, dataset, cfg.discrepancy, spec, progress=progress)
     return {**discrepancy_measures(sims, cfg.discrepancy), **info, "similarity": spec.describe()}

@@ -2,7 +2,8 @@
 
 The snippets are read from a :class:`~binge.data.SnippetDataset` built with ``augment=False``
 (deterministic crop, no masking or jitter), turned into model input on the device
-(``video_to_float``) and passed through ``AVModel.embed_video`` / ``embed_audio`` under
+(``video_to_float``) and passed through the run's ``Embedder.embed_video`` / ``embed_audio``
+(the encoders, then the heads of the objective that trained them) under
 ``torch.inference_mode`` in eval mode. Memory is one batch of media plus the K × d embeddings.
 
 The cache is one ``.npz`` per key — a hash of the checkpoint (resolved path, size, mtime), the
@@ -41,7 +42,9 @@ def embed_snippets(
     num_workers: int = 0,
     progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """z_video, z_audio (K, d) float32 of the selected snippets, rows in selection order."""
+    """z_video, z_audio (K, d) float32 of the selected snippets, rows in selection order.
+    ``model``: anything with ``embed_video`` / ``embed_audio`` (an ``Embedder``: encoders +
+    the objective's heads)."""
     from torch.utils.data import DataLoader
     from tqdm import tqdm
 

@@ -3,7 +3,7 @@ kept checkpoints): a callable for the training loop and the reader of its log.
 
 >>> monitor = DiscrepancyMonitor(cfg, out_dir)  # doctest: +SKIP
 >>> for step in ...:                             # doctest: +SKIP
-...     monitor(model, step)                     # measures when step % every_steps == 0
+...     monitor(model, step, objective)          # measures when step % every_steps == 0
 
 Each measurement appends one JSON line (step, the four measures, their intervals, warnings)
 to ``out_dir/discrepancy.jsonl``, flushed and fsync-ed; ``binge discrepancy --run`` draws it as
@@ -53,12 +53,15 @@ class DiscrepancyMonitor:
     def enabled(self) -> bool:
         return self.every > 0
 
-    def __call__(self, model: nn.Module, step: int) -> Optional[dict[str, Any]]:
+    def __call__(self, model: nn.Module, step: int,
+                 objective: Optional[nn.Module] = None) -> Optional[dict[str, Any]]:
+        """``objective``: the run's (``trainer.objective``), whose heads give the space measured
+        (see :func:`binge.diagnostics.discrepancy.measure`)."""
         if not self.enabled or step <= 0 or step % self.every:
             return None
         if self._dataset is None:
             self._dataset = open_heldout(self.corpus, self.cfg, self.cfg.discrepancy.split)
-        result = measure(model, self._dataset, self.cfg)
+        result = measure(model, self._dataset, self.cfg, objective=objective)
         point = {"step": int(step), **{k: result[k] for k in _POINT_KEYS if k in result}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a") as fh:

@@ -2,9 +2,10 @@
 
 For every snippet m of every title n (paper §3: x_{n,m}, L = frames / fps seconds) it writes
 the globally pooled backbone features f(v), g(a) (``feat_video``, ``feat_audio``; what
-downstream linear probes use) and the projection embeddings z_v = h_f(f(v)), z_a = h_g(g(a))
-(``z_video``, ``z_audio``: the space Eq. 1 trains, unnormalised), one Parquet shard per title
-(:mod:`binge.library.store`).
+downstream linear probes use) and the embeddings z_v, z_a of the space the run's objective
+trained, through its own heads (``z_video``, ``z_audio``: for Eq. 1, h_f(f(v)) and h_g(g(a)),
+unnormalised; for AVID / CMA / CrissCross their heads' outputs), one Parquet shard per title
+(:mod:`binge.library.store`). The export is read with :func:`binge.train.export.load_embedder`.
 
 Snippets are read exactly as evaluation reads them: :class:`~binge.data.SnippetDataset` with
 ``augment=False`` (centre crop of the export's ``augment.crop_size``, no masking, no jitter),
@@ -88,18 +89,20 @@ def export_fingerprint(checkpoint: str | Path) -> str:
 
 
 def random_init_export(config: str | Path, out_dir: str | Path, seed: int = 0) -> Path:
-    """Export a randomly initialised AVModel of ``config``'s models (the floor of a comparison)
+    """Export a randomly initialised AVModel of ``config``'s models and its objective's heads (the floor of a comparison)
     into ``out_dir`` (seeded with ``seed``; reused when it exists), for :func:`embed_library`."""
     from binge.config import load_config
     from binge.models import build_av_model
-    from binge.train.export import export_model
+    from binge.train.export import export_model, inference_objective
 
     out = Path(out_dir)
     if (out / "config.json").is_file():
         return out
     cfg = load_config(config)
     torch.manual_seed(seed)
-    return export_model(build_av_model(cfg.model), cfg, out)
+    model = build_av_model(cfg.model)
+    # the objective's heads (Eq. 1's for NCE), randomly initialised too: z is their space
+    return export_model(model, cfg, out, inference_objective(cfg, model))
 
 
 def _check_geometry(corpus: Path, cfg: Config, checkpoint: Path) -> None:
@@ -145,9 +148,8 @@ def _header(checkpoint: Path, cfg: Config, model: Any, corpus: Path, split: Opti
         "export": str(checkpoint.resolve()),
         "export_sha256": export_fingerprint(checkpoint),
         "models": {"video": cfg.model.video, "audio": cfg.model.audio},
-        "dims": {"feat_video": int(model.video_encoder.num_features),
-                 "feat_audio": int(model.audio_encoder.num_features),
-                 "z_video": int(cfg.model.embed_dim), "z_audio": int(cfg.model.embed_dim)},
+        "dims": {"feat_video": int(model.model.video_encoder.num_features),
+                 "feat_audio": int(model.model.audio_encoder.num_features), **_z_dims(model)},
         "data": prepare_params(cfg.data),
         "crop_size": cfg.augment.crop_size,
         "snippet_seconds": cfg.data.frames / cfg.data.fps,
@@ -172,34 +174,40 @@ def _claim_header(out_dir: Path, header: dict[str, Any]) -> None:
     write_json(header, path)
 
 
-def _heads(model: Any) -> tuple[Any, Any]:
-    try:
-        return model.video_head, model.audio_head
-    except AttributeError as err:
-        raise LibraryError(f"the loaded model has no projection heads ({err}); re-export the "
-                           "run with `binge pretrain` (its export holds h_f and h_g)") from err
+def _z_dims(embedder: Any) -> dict[str, int]:
+    """d of z_video / z_audio: the objective's heads on a 1 × 1 feature map of each encoder."""
+    model, objective = embedder.model, embedder.objective
+    param = next(model.parameters())
+    with torch.inference_mode():
+        zv = objective.project_video(torch.zeros(1, model.video_encoder.num_features, 1, 1, 1,
+                                                 dtype=param.dtype, device=param.device))
+        za = objective.project_audio(torch.zeros(1, model.audio_encoder.num_features, 1, 1,
+                                                 dtype=param.dtype, device=param.device))
+    return {"z_video": int(zv.shape[1]), "z_audio": int(za.shape[1])}
 
 
 def embed_batch(model: Any, video: torch.Tensor, audio: torch.Tensor,
                 device: torch.device) -> dict[str, np.ndarray]:
     """Pooled features and z of one batch: video (B, T, H, W, 3) uint8, audio (B, 1, P, Q).
 
-    Returns float32 arrays ``feat_video`` (B, C_f), ``feat_audio`` (B, C_g), ``z_video`` and
-    ``z_audio`` (B, d). Each encoder runs once: its last feature map is mean-pooled (what
-    ``encoder(x)`` returns) and fed to its head (what ``AVModel.embed_*`` returns). bf16
+    ``model``: an ``Embedder`` (:func:`binge.train.export.load_embedder`: the encoders and the
+    objective that trained them). Returns float32 arrays ``feat_video`` (B, C_f),
+    ``feat_audio`` (B, C_g), ``z_video`` and ``z_audio`` (B, d). Each encoder runs once: its
+    last feature map is mean-pooled (what ``encoder(x)`` returns) and fed to the objective's
+    heads (``Objective.project_video`` / ``project_audio``: what ``embed_*`` returns). bf16
     autocast on CUDA, fp32 elsewhere.
     """
     from binge.data.transforms import video_to_float
 
-    video_head, audio_head = _heads(model)
+    encoders, objective = model.model, model.objective
     v = video_to_float(video.to(device, non_blocking=True))
     a = audio.to(device, non_blocking=True).float()
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     with torch.inference_mode(), autocast:
-        fv = model.video_encoder.forward_features(v)
-        fa = model.audio_encoder.forward_features(a)
+        fv = encoders.video_encoder.forward_features(v)
+        fa = encoders.audio_encoder.forward_features(a)
         out = {"feat_video": fv.flatten(2).mean(dim=2), "feat_audio": fa.flatten(2).mean(dim=2),
-               "z_video": video_head(fv), "z_audio": audio_head(fa)}
+               "z_video": objective.project_video(fv), "z_audio": objective.project_audio(fa)}
     return {k: t.float().cpu().numpy() for k, t in out.items()}
 
 
@@ -266,7 +274,7 @@ def embed_library(
 
     from binge.data import SnippetDataset
     from binge.diagnostics.embed import resolve_device
-    from binge.train.export import load_pretrained
+    from binge.train.export import load_embedder
 
     if (corpus is None) == (not files):
         raise LibraryError("pass either a prepared corpus (--corpus) or media files, not both "
@@ -287,7 +295,7 @@ def embed_library(
                             crop_size=cfg.augment.crop_size, data=cfg.data)
     except CorpusError as err:
         raise LibraryError(str(err)) from err
-    model = load_pretrained(checkpoint, map_location=dev)
+    model = load_embedder(checkpoint, map_location=dev)  # encoders + the objective's heads
     _claim_header(out, _header(checkpoint, cfg, model, corpus_dir, split,
                                "files" if files else "corpus"))
     remove_stale_temporaries(out / "titles")

@@ -90,7 +90,7 @@ def file_query_vectors(query: Query, folder: Path, header: dict[str, Any],
     from binge.data.prepare import prepare_corpus
     from binge.diagnostics.embed import resolve_device
     from binge.library.embed import embed_batch, export_fingerprint
-    from binge.train.export import load_pretrained
+    from binge.train.export import load_embedder
 
     export = Path(header["export"])
     if not export.exists() or export_fingerprint(export) != header["export_sha256"]:
@@ -113,7 +113,7 @@ def file_query_vectors(query: Query, folder: Path, header: dict[str, Any],
     snippets = select_snippets(ds.num_snippets[n], ds.seconds, query.start_s, query.end_s)
     items = [ds[(n, m)] for m in snippets]
     dev = resolve_device(device)
-    model = load_pretrained(export, map_location=dev)
+    model = load_embedder(export, map_location=dev)
     out = embed_batch(model, torch.stack([it["video"] for it in items]),
                       torch.stack([it["audio"] for it in items]), dev)
     return {c: out[c].astype(np.float64).mean(axis=0).astype(np.float32) for c in columns}, \

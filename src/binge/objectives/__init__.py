@@ -25,7 +25,7 @@ from .base import (
     register_objective,
     registered_objectives,
 )
-from .nce import NCEObjective, cross_modal_nce
+from .nce import JointSpaceObjective, NCEObjective, cross_modal_nce
 
 if TYPE_CHECKING:
     from torch import nn
@@ -38,6 +38,7 @@ __all__ = [
     "SimilaritySpec",
     "register_objective",
     "get_objective",
+    "JointSpaceObjective",
     "NCEObjective",
     "cross_modal_nce",
     "build_objective",

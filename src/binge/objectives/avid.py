@@ -225,6 +225,15 @@ class AvidObjective(Objective):
         dtype = next(model.audio_encoder.parameters()).dtype
         return F.normalize(at_least_float32(self.audio_head(model.audio_encoder(audio.to(dtype)))), dim=1)
 
+    def project_video(self, features: Tensor) -> Tensor:
+        """v (B, 128) from f's last feature map (B, C_v, T', H', W'): its global mean, the head,
+        ℓ2 (what :meth:`embed_video` computes from the video)."""
+        return F.normalize(at_least_float32(self.video_head(features.flatten(2).mean(dim=2))), dim=1)
+
+    def project_audio(self, features: Tensor) -> Tensor:
+        """a (B, 128) from g's last feature map (B, C_a, F', T'), as :meth:`project_video`."""
+        return F.normalize(at_least_float32(self.audio_head(features.flatten(2).mean(dim=2))), dim=1)
+
     def term_losses(
         self, feats: dict[str, Tensor], pos_idx: Tensor, neg_idx: Tensor
     ) -> dict[str, Tensor]:
@@ -299,10 +308,8 @@ def _bank_dtype(name: str) -> torch.dtype:
 
 def memory_objective_kwargs(cfg: Any, model: nn.Module, context: ObjectiveContext) -> dict[str, Any]:
     """Constructor arguments shared by the memory-bank objectives (AVID, CMA) from a Config:
-    ``objective.avid``'s options, the bank sized by the context's snippets per title.
-
-    Freezes the model's Eq. 1 heads (no memory-bank loss uses them)."""
-    m = model.freeze_heads()
+    ``objective.avid``'s options, the bank sized by the context's snippets per title."""
+    m = model
     acfg = cfg.objective.avid
     return dict(
         video_features=m.video_encoder.num_features,

@@ -11,7 +11,11 @@ It owns:
   schema checks ``objective.<name>`` against it (unknown keys and wrong types are errors naming
   the key) and ``cfg.objective.<name>`` returns the typed instance;
 * its **heads** and any other parameters or buffers (memory banks) — they are submodules, so
-  they are in its ``state_dict`` and in every checkpoint;
+  they are in its ``state_dict`` and in every checkpoint; the model is only the two encoders,
+  so Eq. 1's projection heads are the NCE objectives' (:class:`binge.objectives.nce.JointSpaceObjective`),
+  and the export writes the heads the run trained (:attr:`Objective.head_names`);
+* its **embedding** — :meth:`embed_video` / :meth:`embed_audio` (or :meth:`project_video` /
+  :meth:`project_audio` from the encoders' last feature maps): the space its similarity measures;
 * its **views and transforms** — :meth:`Objective.make_dataset` builds the training dataset;
 * its **parameter groups** and **optimiser wrapper** — :meth:`param_groups`,
   :meth:`wrap_optimizer`;
@@ -25,33 +29,35 @@ The trainer hands :meth:`Objective.from_config` an :class:`ObjectiveContext` (sn
 title, their offsets, the show of each title, rank and world size) rather than a count.
 
 A worked example, a complete objective in one file (the symmetric InfoNCE shipped as
-``binge.objectives.infonce`` is the same thing with distributed gathering)::
+``binge.objectives.infonce`` is the same thing with distributed gathering). It trains Eq. 1's
+projection heads, which it holds (``JointSpaceObjective``: ``video_head``, ``audio_head``,
+``embed``), so its export writes them and ``binge discrepancy`` embeds through them::
 
     from dataclasses import dataclass
     import torch, torch.nn.functional as F
-    from binge.objectives import Objective, SimilaritySpec, register_objective
+    from binge.objectives import JointSpaceObjective, SimilaritySpec, register_objective
 
     @dataclass
     class CosineOptions:
         temperature: float = 0.1          # τ
 
     @register_objective("cosine_ce", options=CosineOptions)
-    class CosineCE(Objective):
-        def __init__(self, temperature: float) -> None:
-            super().__init__()
+    class CosineCE(JointSpaceObjective):
+        def __init__(self, temperature: float, video_head, audio_head) -> None:
+            super().__init__(video_head, audio_head)
             self.temperature = temperature
 
         @classmethod
         def from_config(cls, cfg, model, context):
-            return cls(cfg.objective.cosine_ce.temperature)
+            return cls(cfg.objective.cosine_ce.temperature, **cls.joint_heads(cfg, model, context))
 
         @classmethod
         def similarity(cls, cfg):
             return SimilaritySpec(True, cfg.objective.cosine_ce.temperature)
 
         def forward(self, model, batch):
-            z = model(batch["video"], batch["audio"])
-            zv, za = F.normalize(z["z_video"], dim=1), F.normalize(z["z_audio"], dim=1)
+            zv, za = self.embed(model, batch)
+            zv, za = F.normalize(zv, dim=1), F.normalize(za, dim=1)
             logits = zv @ za.T / self.temperature
             target = torch.arange(len(zv), device=zv.device)
             return {"loss": F.cross_entropy(logits, target)}
@@ -163,6 +169,10 @@ class Objective(nn.Module):
     #: names of the submodules that are heads it trains: the export writes them
     #: (``objective_heads.safetensors``) and :meth:`embed_video` / :meth:`embed_audio` use them
     head_names: tuple[str, ...] = ()
+    #: True when its heads are the ones ``AVModel`` held as ``video_head`` / ``audio_head``
+    #: before heads moved to the objectives (binge-export-1/2 exports, older checkpoints):
+    #: those load into it (:meth:`adopt_legacy_state`)
+    legacy_model_heads: bool = False
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -202,12 +212,44 @@ class Objective(nn.Module):
 
     def embed_video(self, model: nn.Module, video: torch.Tensor) -> torch.Tensor:
         """z_v (B, d): video (B, 3, T, H, W) float in the space :meth:`similarity` measures.
-        The default is the model's joint space (Eq. 1's projection heads)."""
-        return model.embed_video(video)
+        The default: :meth:`project_video` of the video encoder's last feature map."""
+        return self.project_video(model.video_encoder.forward_features(video))
 
     def embed_audio(self, model: nn.Module, audio: torch.Tensor) -> torch.Tensor:
         """z_a (B, d): audio (B, 1, P, Q) float, as :meth:`embed_video`."""
-        return model.embed_audio(audio)
+        return self.project_audio(model.audio_encoder.forward_features(audio))
+
+    def project_video(self, features: torch.Tensor) -> torch.Tensor:
+        """z_v (B, d) from the video encoder's last feature map (B, C_v, T', H', W') (what
+        ``binge embed`` uses to run each encoder once). The base class has none."""
+        raise NotImplementedError(
+            f"objective {self.name!r} ({type(self).__qualname__}) defines no embedding: implement "
+            "project_video / project_audio (or embed_video / embed_audio), or subclass "
+            "binge.objectives.JointSpaceObjective for Eq. 1's heads")
+
+    def project_audio(self, features: torch.Tensor) -> torch.Tensor:
+        """z_a (B, d) from the audio encoder's last feature map (B, C_a, F', T')."""
+        raise NotImplementedError(
+            f"objective {self.name!r} ({type(self).__qualname__}) defines no embedding: implement "
+            "project_audio (or embed_audio)")
+
+    def adopt_legacy_state(
+        self, model_state: Mapping[str, Any], objective_state: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A checkpoint's ``(model, objective)`` states as this binge holds them.
+
+        Checkpoints written before the heads moved to the objectives hold Eq. 1's
+        ``video_head.*`` / ``audio_head.*`` in the model: they are taken out of it, and given to
+        the objective when :attr:`legacy_model_heads` (its heads are those, under the same
+        names; the optimiser's parameter order is unchanged), else dropped (they were frozen).
+        A current checkpoint comes back unchanged."""
+        from binge.models.av import split_legacy_heads
+
+        encoders, heads = split_legacy_heads(model_state)
+        objective_state = dict(objective_state)
+        if heads and self.legacy_model_heads and not any(k in objective_state for k in heads):
+            objective_state.update(heads)
+        return encoders, objective_state
 
     def heads(self) -> dict[str, nn.Module]:
         """The heads it trains, by name (:attr:`head_names`)."""
@@ -253,9 +295,10 @@ class Objective(nn.Module):
         """Loss of one batch.
 
         Args:
-            model: the ``AVModel``; ``model(video, audio)`` returns
-                ``{"z_video": (b, d), "z_audio": (b, d)}`` and ``model.pooled(video, audio)``
-                the pooled encoder features.
+            model: the ``AVModel`` (the two encoders); ``model(video, audio)`` returns their
+                last feature maps ``{"video": (b, C_v, T', H', W'), "audio": (b, C_a, F', T')}``
+                and ``model.pooled(video, audio)`` the pooled features; heads are the
+                objective's own.
             batch: this rank's batch: ``video`` (b, 3, T, H, W) float and ``audio``
                 (b, 1, P, Q) float, already on the device (plus any views the objective's
                 dataset adds); ``title`` and ``snippet`` (b,) indices.

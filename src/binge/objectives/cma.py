@@ -104,7 +104,9 @@ def load_cross_avid(state: Mapping[str, Any], path: str, model: nn.Module,
             f"{path}: no {missing} entry (found {sorted(state)}); cma.init_checkpoint must be a "
             "checkpoint of `binge pretrain` with objective.name=avid, objective.avid.variant=cross"
         )
-    model.load_state_dict(state["model"])
+    # a Cross-AVID checkpoint from before the heads moved holds the (frozen) Eq. 1 heads: dropped
+    model_state, _ = objective.adopt_legacy_state(state["model"], {})
+    model.load_state_dict(model_state)
     own = objective.state_dict()
     wanted = {k for k in own if not k.startswith("wmpd.") and k not in ("positives", "positives_epoch")}
     got = state["objective"]

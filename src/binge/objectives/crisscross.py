@@ -183,6 +183,14 @@ class CrissCrossObjective(Objective):
         dtype = next(model.audio_encoder.parameters()).dtype
         return self.audio_projector(model.audio_encoder(audio.to(dtype)))
 
+    def project_video(self, features: Tensor) -> Tensor:
+        """z_v from f's last feature map (B, C_v, T', H', W'): the projector on its global mean."""
+        return self.video_projector(features.flatten(2).mean(dim=2))
+
+    def project_audio(self, features: Tensor) -> Tensor:
+        """z_a from g's last feature map (B, C_a, F', T'): the projector on its global mean."""
+        return self.audio_projector(features.flatten(2).mean(dim=2))
+
     @classmethod
     def similarity(cls, cfg: Any) -> SimilaritySpec:
         """Cosine, no temperature: its losses compare ℓ2-normalised vectors."""
@@ -190,9 +198,9 @@ class CrissCrossObjective(Objective):
 
     @classmethod
     def from_config(cls, cfg: Any, model: nn.Module, context: ObjectiveContext) -> "CrissCrossObjective":
-        """``objective.name: crisscross`` from ``objective.crisscross``; freezes the model's
-        Eq. 1 heads (its own projectors and predictors take their place)."""
-        m = model.freeze_heads()
+        """``objective.name: crisscross`` from ``objective.crisscross`` (its own projectors and
+        predictors on the pooled features)."""
+        m = model
         options = dataclasses.asdict(cfg.objective.crisscross)
         options.pop("view_fraction")  # the transform's (make_dataset), not the loss's
         return cls(m.video_encoder.num_features, m.audio_encoder.num_features, **options)

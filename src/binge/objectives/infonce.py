@@ -12,7 +12,8 @@ It differs from the paper's Eq. 1 (:mod:`binge.objectives.nce`), which puts the 
 both kinds of negatives in **one** softmax over 2B − 1 terms. Across ranks the candidates are
 the global batch (:func:`binge.distributed.all_gather_with_grad`); each rank averages over its
 own rows, and DDP's gradient average gives the gradient of L (as for Eq. 1). It trains the
-model's joint space (``model(video, audio)`` → z), so the discrepancy measures use cos / τ.
+joint space of Eq. 1's projection heads, which it holds (:class:`~binge.objectives.nce.JointSpaceObjective`),
+so the discrepancy measures use cos / τ there.
 
 Options (``objective.infonce``): ``temperature`` τ (default 0.07, CLIP's initial value).
 """
@@ -21,14 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from binge.distributed import all_gather_with_grad, get_rank
-from binge.objectives.base import Objective, ObjectiveContext, SimilaritySpec, register_objective
+from binge.objectives.base import ObjectiveContext, SimilaritySpec, register_objective
+from binge.objectives.nce import JointSpaceObjective
 
 __all__ = ["InfoNCEOptions", "symmetric_infonce_terms", "symmetric_infonce", "InfoNCEObjective"]
 
@@ -83,18 +85,20 @@ def symmetric_infonce(z_video: torch.Tensor, z_audio: torch.Tensor, temperature:
 
 
 @register_objective("infonce", options=InfoNCEOptions)
-class InfoNCEObjective(Objective):
-    """Symmetric InfoNCE over the global batch; logs ``pos_logit`` (mean s_ii, this rank)."""
+class InfoNCEObjective(JointSpaceObjective):
+    """Symmetric InfoNCE over the global batch, in the space of Eq. 1's heads (its own);
+    logs ``pos_logit`` (mean s_ii, this rank)."""
 
-    def __init__(self, temperature: float = 0.07) -> None:
-        super().__init__()
+    def __init__(self, temperature: float = 0.07, video_head: Optional[nn.Module] = None,
+                 audio_head: Optional[nn.Module] = None) -> None:
+        super().__init__(video_head, audio_head)
         if temperature <= 0:
             raise ValueError(f"objective.infonce.temperature must be > 0, got {temperature}")
         self.temperature = float(temperature)
 
     @classmethod
     def from_config(cls, cfg: Any, model: nn.Module, context: ObjectiveContext) -> "InfoNCEObjective":
-        return cls(cfg.objective.infonce.temperature)
+        return cls(cfg.objective.infonce.temperature, **cls.joint_heads(cfg, model, context))
 
     @classmethod
     def similarity(cls, cfg: Any) -> SimilaritySpec:
@@ -102,8 +106,8 @@ class InfoNCEObjective(Objective):
         return SimilaritySpec(True, cfg.objective.infonce.temperature)
 
     def forward(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:  # type: ignore[override]
-        out = model(batch["video"], batch["audio"])
-        v, a = _normalised(out["z_video"]), _normalised(out["z_audio"])
+        zv, za = self.embed(model, batch)
+        v, a = _normalised(zv), _normalised(za)
         v_all, a_all = all_gather_with_grad(v), all_gather_with_grad(a)
         loss, positive = symmetric_infonce_terms(v, a, v_all, a_all, get_rank() * v.shape[0],
                                                  self.temperature)

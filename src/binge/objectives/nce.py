@@ -20,25 +20,30 @@ of ``b = B/W`` rows, DDP averages the parameter gradients over ranks, which give
 ``(1/W) Σ_r ∇[(1/b) Σ_{i∈r} ℓ_i] = ∇[(1/B) Σ_i ℓ_i]`` — provided the gather's backward sums,
 onto each rank's slice, the gradients that *every* rank's loss sends to it (it does). So
 8 GPUs × 64 give the same loss and gradients as 1 × 512 (tests/test_distributed.py).
+
+The projection heads h_f, h_g that give ``z_v = h_f(f(v))``, ``z_a = h_g(g(a))`` (paper §3,
+supplement §4: :class:`binge.models.ProjectionHead` on the encoders' last feature maps) belong
+to this objective (:class:`JointSpaceObjective`, shared with the symmetric InfoNCE and open to
+plug-ins), not to the model: the export writes them as ``objective_heads.safetensors``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from binge.distributed import all_gather_with_grad, get_rank, get_world_size
+from binge.distributed import all_gather_with_grad, convert_sync_batchnorm, get_rank, get_world_size
 from binge.objectives.base import Objective, ObjectiveContext, SimilaritySpec, register_objective
 
 if TYPE_CHECKING:
     from binge.config import Config
 
-__all__ = ["cross_modal_nce", "eq1_terms", "NCEOptions", "NCEObjective", "build"]
+__all__ = ["cross_modal_nce", "eq1_terms", "NCEOptions", "JointSpaceObjective", "NCEObjective", "build"]
 
 
 @dataclass
@@ -132,18 +137,71 @@ def cross_modal_nce(
     return loss.mean()
 
 
+class JointSpaceObjective(Objective):
+    """An objective that trains a d-dimensional joint space through Eq. 1's projection heads.
+
+    ``video_head`` / ``audio_head`` map the encoders' last feature maps (B, C, *S) to (B, d)
+    (:meth:`project_video` / :meth:`project_audio`); :meth:`joint_heads` builds the paper's
+    (:class:`binge.models.ProjectionHead`, ``model.embed_dim``, ``model.head_hidden_dim``).
+    ``None`` heads are identities (the encoders' features are the embeddings: test stand-ins).
+    Before the heads moved here they were the model's ``video_head`` / ``audio_head``
+    (:attr:`legacy_model_heads`), so older exports and checkpoints load into them.
+    """
+
+    head_names = ("video_head", "audio_head")
+    legacy_model_heads = True
+
+    def __init__(self, video_head: Optional[nn.Module] = None, audio_head: Optional[nn.Module] = None) -> None:
+        super().__init__()
+        self.video_head = video_head if video_head is not None else nn.Identity()
+        self.audio_head = audio_head if audio_head is not None else nn.Identity()
+
+    @staticmethod
+    def joint_heads(cfg: "Config", model: nn.Module, context: ObjectiveContext) -> dict[str, nn.Module]:
+        """h_f (Conv3d) and h_g (Conv2d) for ``model``'s encoders: ``{"video_head", "audio_head"}``,
+        on the model's device and dtype; under DDP with ``model.sync_batchnorm`` their batch
+        norms are synchronised, as the encoders' are."""
+        from binge.models.heads import ProjectionHead
+
+        m = cfg.model
+        heads = nn.ModuleDict({
+            "video_head": ProjectionHead(model.video_encoder.num_features, m.embed_dim, m.head_hidden_dim, dims=3),
+            "audio_head": ProjectionHead(model.audio_encoder.num_features, m.embed_dim, m.head_hidden_dim, dims=2),
+        })
+        param = next(model.parameters(), None)
+        if param is not None:
+            heads.to(param.device, param.dtype)
+        if context.world_size > 1 and m.sync_batchnorm:
+            heads = convert_sync_batchnorm(heads, param.device if param is not None else torch.device("cpu"))
+        return dict(heads.items())
+
+    def project_video(self, features: torch.Tensor) -> torch.Tensor:
+        """z_v = h_f(features) (B, d), features f's last map (B, C_v, T', H', W')."""
+        return self.video_head(features)
+
+    def project_audio(self, features: torch.Tensor) -> torch.Tensor:
+        """z_a = h_g(features) (B, d), features g's last map (B, C_a, F', T')."""
+        return self.audio_head(features)
+
+    def embed(self, model: nn.Module, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z_v, z_a), each (b, d), of a batch: one pass of each encoder, then its head."""
+        features = model(batch["video"], batch["audio"])
+        return self.project_video(features["video"]), self.project_audio(features["audio"])
+
+
 @register_objective("nce", options=NCEOptions, flat=True)
-class NCEObjective(Objective):
+class NCEObjective(JointSpaceObjective):
     """Eq. 1 over the global batch, following the ``Objective`` contract.
 
-    ``forward(model, batch)`` runs ``model(batch["video"], batch["audio"])``, gathers the
+    ``forward(model, batch)`` embeds the batch through the heads (:meth:`embed`), gathers the
     embeddings of all ranks with gradients and returns this rank's mean of ``ℓ_i`` as
     ``"loss"``, plus detached logs over this rank's rows: ``"pos_logit"`` (mean ``s_ii``) and
     ``"acc"`` (fraction of rows whose positive beats all ``2B − 2`` negatives).
     """
 
-    def __init__(self, normalize: bool = False, temperature: float = 1.0) -> None:
-        super().__init__()
+    def __init__(self, normalize: bool = False, temperature: float = 1.0,
+                 video_head: Optional[nn.Module] = None, audio_head: Optional[nn.Module] = None) -> None:
+        super().__init__(video_head, audio_head)
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.normalize = normalize
@@ -152,8 +210,7 @@ class NCEObjective(Objective):
     def forward(  # type: ignore[override]
         self, model: nn.Module, batch: Mapping[str, Any]
     ) -> dict[str, torch.Tensor]:
-        out = model(batch["video"], batch["audio"])
-        return self.loss_from_embeddings(out["z_video"], out["z_audio"])
+        return self.loss_from_embeddings(*self.embed(model, batch))
 
     def loss_from_embeddings(
         self, z_video: torch.Tensor, z_audio: torch.Tensor
@@ -176,9 +233,10 @@ class NCEObjective(Objective):
 
     @classmethod
     def from_config(cls, cfg: "Config", model: nn.Module, context: ObjectiveContext) -> "NCEObjective":
-        """Eq. 1 from ``cfg.objective`` (``temperature`` only if normalised)."""
+        """Eq. 1 from ``cfg.objective`` (``temperature`` only if normalised), with Eq. 1's heads."""
         obj = cfg.objective
-        return cls(normalize=obj.normalize, temperature=obj.temperature if obj.normalize else 1.0)
+        return cls(normalize=obj.normalize, temperature=obj.temperature if obj.normalize else 1.0,
+                   **cls.joint_heads(cfg, model, context))
 
     @classmethod
     def similarity(cls, cfg: "Config") -> SimilaritySpec:

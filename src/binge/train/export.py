@@ -3,18 +3,21 @@
 ``export_model(model, cfg, out_dir, objective)`` writes, atomically, into ``out_dir``::
 
     video_encoder.safetensors  audio_encoder.safetensors   f and g (paper §3)
-    video_head.safetensors     audio_head.safetensors      h_f and h_g (discarded downstream)
-    objective_heads.safetensors                             the heads the objective trained
-                                                            (AVID's MLPs, CrissCross's projectors
-                                                            and predictors; absent when none)
+    objective_heads.safetensors                             the heads the run trained, which
+                                                            belong to its objective (Eq. 1's h_f,
+                                                            h_g for NCE / InfoNCE, AVID's MLPs,
+                                                            CrissCross's projectors and
+                                                            predictors; absent when none)
     config.json                                             the run's full config + model names
 
 Downstream code calls :func:`load_pretrained` (the whole :class:`~binge.models.AVModel`) or
 :func:`load_encoder` (one encoder); :func:`load_embedder` gives the space the objective trained
 (what ``binge discrepancy`` measures). All accept an export folder or a training checkpoint
 (``checkpoints/last.pt``), and read only safetensors / ``weights_only`` checkpoints. Exports
-written before ``objective_heads.safetensors`` existed (``format: binge-export-1``) load with
-``load_pretrained`` and ``load_encoder`` as before.
+written while the model held Eq. 1's heads (``binge-export-1`` and ``-2``: ``video_head`` /
+``audio_head.safetensors`` beside the encoders, frozen at initialisation for AVID / CMA /
+CrissCross) and checkpoints of that time load with all three: the encoders as before, and the
+NCE / InfoNCE heads from those files (``Objective.legacy_model_heads``).
 
 >>> from binge.train.export import load_encoder  # doctest: +SKIP
 >>> video = load_encoder("runs/tiny/export", "video")  # doctest: +SKIP
@@ -38,7 +41,9 @@ __all__ = ["export_model", "load_pretrained", "load_encoder", "load_embedder", "
            "OBJECTIVE_HEADS"]
 
 #: attribute of AVModel → file stem in the export folder.
-PARTS = ("video_encoder", "audio_encoder", "video_head", "audio_head")
+PARTS = ("video_encoder", "audio_encoder")
+#: file stems of Eq. 1's heads in exports written while AVModel held them (binge-export-1/2).
+LEGACY_HEAD_PARTS = ("video_head", "audio_head")
 #: the file of the objective's own heads (``Objective.heads()``, keys ``<head>.<param>``).
 OBJECTIVE_HEADS = "objective_heads.safetensors"
 
@@ -54,18 +59,19 @@ def _save(state: dict[str, torch.Tensor], path: Path) -> None:
 
 
 def export_model(model: nn.Module, cfg: Config, out_dir: str | Path, objective: Optional[nn.Module] = None) -> Path:
-    """Write the encoders, the Eq. 1 heads, the heads ``objective`` trained (if any) and
-    ``config.json`` of an AVModel into ``out_dir``."""
+    """Write the encoders of an AVModel, the heads ``objective`` trained (``Objective.heads()``
+    with parameters; none without an objective) and ``config.json`` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for part in PARTS:
         _save(_state_for_safetensors(getattr(model, part)), out / f"{part}.safetensors")
-    heads = objective.heads() if objective is not None else {}
+    heads = {name: head for name, head in (objective.heads() if objective is not None else {}).items()
+             if head.state_dict()}
     if heads:
         _save({f"{name}.{k}": v for name, head in heads.items()
                for k, v in _state_for_safetensors(head).items()}, out / OBJECTIVE_HEADS)
     meta: dict[str, Any] = {
-        "format": "binge-export-2",
+        "format": "binge-export-3",
         "objective_heads": sorted(heads),
         "video": {
             "name": getattr(model.video_encoder, "model_name", cfg.model.video),
@@ -146,7 +152,9 @@ def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") 
             raise ValueError(f"{path} has no model/config entries; pass a binge pretrain checkpoint")
         cfg = from_dict(Config, state["config"], f"{path}:config")
         model = build_av_model(cfg.model)
-        model.load_state_dict(state["model"])
+        from binge.models.av import split_legacy_heads
+
+        model.load_state_dict(split_legacy_heads(state["model"])[0])  # older: heads in the model
     return model.to(map_location).eval()
 
 
@@ -194,6 +202,8 @@ def inference_objective(cfg: Config, model: nn.Module) -> nn.Module:
 
 def _load_heads(objective: nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
     for name, head in objective.heads().items():
+        if not head.state_dict():  # an identity head: nothing was trained or written
+            continue
         part = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
         missing, unexpected = head.load_state_dict(part, strict=False)
         if missing or unexpected or not part:
@@ -205,8 +215,10 @@ def load_embedder(path: str | Path, map_location: str | torch.device = "cpu") ->
     """The :class:`Embedder` of an export folder or a checkpoint, in eval mode.
 
     Raises:
-        ValueError: the objective trains heads of its own but the export predates
-            ``objective_heads.safetensors`` (measure the run's checkpoint instead).
+        ValueError: the objective trains heads of its own but the export has neither
+            ``objective_heads.safetensors`` nor (for Eq. 1's heads, ``legacy_model_heads``)
+            the ``video_head`` / ``audio_head.safetensors`` of binge-export-1/2 (measure the
+            run's checkpoint instead).
     """
     path = Path(path)
     model = load_pretrained(path)
@@ -216,19 +228,26 @@ def load_embedder(path: str | Path, map_location: str | torch.device = "cpu") ->
         objective = inference_objective(cfg, model)
         if objective.heads():
             file = path / OBJECTIVE_HEADS
-            if not file.is_file():
+            legacy = [path / f"{part}.safetensors" for part in LEGACY_HEAD_PARTS]
+            if not file.is_file() and objective.legacy_model_heads and all(f.is_file() for f in legacy):
+                # binge-export-1/2: Eq. 1's heads were the model's, one file each
+                _load_heads(objective, {f"{part}.{k}": v for part, f in zip(LEGACY_HEAD_PARTS, legacy)
+                                        for k, v in load_file(str(f)).items()}, str(legacy[0]))
+            elif not file.is_file():
                 raise ValueError(
                     f"{path}: objective {cfg.objective.name!r} trains heads of its own, but this "
                     f"export has no {OBJECTIVE_HEADS} (written before binge-export-2); pass the "
                     "run's checkpoint (checkpoints/last.pt) instead"
                 )
-            _load_heads(objective, load_file(str(file)), str(file))
+            else:
+                _load_heads(objective, load_file(str(file)), str(file))
     else:
         from binge.train.checkpoint import load_checkpoint
 
         state = load_checkpoint(path)
         cfg = from_dict(Config, state["config"], f"{path}:config")
         objective = inference_objective(cfg, model)
-        if objective.heads():
-            _load_heads(objective, state.get("objective", {}), str(path))
+        if objective.heads():  # a checkpoint from before the move holds Eq. 1's heads in "model"
+            _, objective_state = objective.adopt_legacy_state(state["model"], state.get("objective", {}))
+            _load_heads(objective, objective_state, str(path))
     return Embedder(model, objective).to(map_location).eval()

@@ -243,8 +243,10 @@ class Trainer:
                 f"cannot resume from {path}: the configuration changed ({'; '.join(diffs)}); "
                 "use the original settings, or a new train.out_dir to start over"
             )
-        self.step_module.model.load_state_dict(state["model"])
-        self.step_module.objective.load_state_dict(state["objective"])
+        # a checkpoint from before Eq. 1's heads moved to the objective: mapped onto it
+        model_state, objective_state = self.objective.adopt_legacy_state(state["model"], state["objective"])
+        self.step_module.model.load_state_dict(model_state)
+        self.step_module.objective.load_state_dict(objective_state)
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         self.step = int(state["step"])

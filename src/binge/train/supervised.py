@@ -33,6 +33,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from binge.config import Config, ConfigError
+from binge.sampling import snippet_offsets
 
 __all__ = ["snippet_labels", "SupervisedStep", "supervised_batches", "train_supervised",
            "HELP", "DESCRIPTION", "add_arguments", "run"]
@@ -97,7 +98,7 @@ class supervised_batches(Sampler):
 
     def __init__(self, num_snippets: list[int], batch_size: int, steps: int, seed: int,
                  start: int = 0) -> None:
-        self.offsets = np.concatenate([[0], np.cumsum(num_snippets)])
+        self.offsets = snippet_offsets(num_snippets)
         self.batch_size, self.steps, self.seed, self.start = batch_size, steps, seed, start
 
     def __len__(self) -> int:
@@ -170,6 +171,10 @@ def train_supervised(cfg: Config, ground_truth: str | Path, resume: bool = True)
     step = 0
     if resume and ckpts.last.exists():
         state = load_checkpoint(ckpts.last)
+        if any(k.startswith(("model.video_head.", "model.audio_head.")) for k in state["model"]):
+            raise ConfigError(f"cannot resume from {ckpts.last}: it was written while the model held "
+                              "Eq. 1's heads (its optimiser state counts them); use a new "
+                              "train.out_dir to start over")
         step_module.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
