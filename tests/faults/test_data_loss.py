@@ -124,3 +124,29 @@ def test_restart_moves_the_previous_run_aside_and_never_mixes_runs(small_corpus,
     assert steps == [1, 2, 3, 4]
     assert not stale.exists() and temporaries(out) == []
     assert (aside / "metrics.jsonl").read_bytes() == old_metrics
+
+
+def test_resume_refuses_another_corpus_but_not_a_moved_one(small_corpus, tmp_path):
+    from binge.config import ConfigError, load_config
+    from binge.train.loop import pretrain
+
+    corpus, other = tmp_path / "corpus", tmp_path / "other"
+    shutil.copytree(small_corpus, corpus)
+    shutil.copytree(small_corpus, other)  # the same parameters, ids and lengths, but each
+    for meta in (other / "titles").glob("*/meta.json"):  # title from another source file
+        row = json.loads(meta.read_text())
+        meta.write_text(json.dumps({**row, "source_fingerprint": f"1:other-{row['title_id']}"}))
+    out = tmp_path / "run"
+
+    def cfg(data, steps):
+        return load_config(TINY, [f"data.corpus={data}", f"train.out_dir={out}",
+                                  f"train.max_steps={steps}", "train.checkpoint_every_steps=2",
+                                  "train.log_every_steps=1", "sampling.batch_size=4"])
+
+    pretrain(cfg(corpus, 2))
+    with pytest.raises(ConfigError, match="holds other titles"):
+        pretrain(cfg(other, 4))
+    moved = tmp_path / "moved"
+    corpus.rename(moved)
+    pretrain(cfg(moved, 4))  # the same corpus elsewhere: resumes
+    assert [r["step"] for r in read_metrics(out / "metrics.jsonl")] == [1, 2, 3, 4]

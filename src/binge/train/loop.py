@@ -190,6 +190,8 @@ class Trainer:
             generator=torch.Generator().manual_seed(cfg.train.seed),  # leaves the global RNG alone
         )
         self.num_workers = workers
+        from binge.train.runfolder import corpus_identity  # recorded in checkpoints, checked on resume
+        self.corpus_identity = corpus_identity(cfg.data.corpus, self.dataset.title_ids, counts)
 
     def _build_model(self) -> None:
         from binge.models import build_av_model
@@ -243,6 +245,13 @@ class Trainer:
                 f"cannot resume from {path}: the configuration changed ({'; '.join(diffs)}); "
                 "use the original settings, or a new train.out_dir to start over"
             )
+        saved = state.get("corpus_identity")
+        if saved is not None and saved != self.corpus_identity:
+            raise ConfigError(
+                f"cannot resume from {path}: data.corpus={self.cfg.data.corpus} holds other titles "
+                "than the corpus this run trained on (a moved corpus is fine, another one is not); "
+                "point data.corpus at that corpus, or use a new train.out_dir (or --restart)"
+            )
         # a checkpoint from before Eq. 1's heads moved to the objective: mapped onto it
         model_state, objective_state = self.objective.adopt_legacy_state(state["model"], state["objective"])
         self.step_module.model.load_state_dict(model_state)
@@ -280,6 +289,7 @@ class Trainer:
             "rng": rngs,
             "world_size": self.env.world_size,
             "config": to_dict(self.cfg),
+            "corpus_identity": self.corpus_identity,
         }
         return self.ckpts.save(state, self.step)
 

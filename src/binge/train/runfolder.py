@@ -60,3 +60,22 @@ def clean_run_folder(out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     return [*remove_stale_temporaries(out), *remove_stale_temporaries(out / "checkpoints"),
             *remove_stale_temporaries(out / "export")]
+
+
+def corpus_identity(corpus: str | Path, title_ids: "list[str] | tuple[str, ...]",
+                    counts: "list[int] | tuple[int, ...]") -> str:
+    """What a checkpoint records of the corpus it trained on, independent of where the corpus
+    lies (moving it keeps the identity): SHA-256 of each training title's id, snippet count M_n
+    and source content fingerprint (``meta.json``'s ``source_fingerprint``, "" when absent)."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    for tid, m in zip(title_ids, counts):
+        meta = Path(corpus) / "titles" / str(tid) / "meta.json"
+        try:
+            fingerprint = json.loads(meta.read_text()).get("source_fingerprint", "")
+        except (OSError, ValueError):
+            fingerprint = ""
+        digest.update(f"{tid}\t{int(m)}\t{fingerprint}\n".encode())
+    return digest.hexdigest()[:32]
