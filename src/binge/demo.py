@@ -66,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="stages run at once (trainings, evaluations; default: 2)")
     parser.add_argument("--config-dir", default=None,
-                        help="folder holding demo.yaml and eval/ (default: the repo's configs/)")
+                        help="folder holding demo.yaml and eval/ (default: ./configs, else the "
+                             "configs shipped with binge)")
     parser.add_argument("--fsdd", default=None,
                         help="FSDD folder (default: $BINGE_SHARED_DATA/fsdd or ../shared/data/fsdd; "
                              "skipped with a message when absent)")
@@ -77,13 +78,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ----------------------------------------------------------------------------- helpers
 def _config_dir(arg: str | None) -> Path:
-    candidates = [Path(arg)] if arg else [Path.cwd() / "configs", REPO_ROOT / "configs"]
+    """--config-dir, else ./configs, else the configs shipped with binge (a pip install too)."""
+    from binge import config
+
+    candidates = [Path(arg)] if arg else [Path.cwd() / "configs", config.shipped_config_dir()]
     for cand in candidates:
         if (cand / "demo.yaml").is_file():
             return cand
     raise SystemExit(
-        f"binge demo: no demo.yaml in {', '.join(map(str, candidates))}; run from the binge "
-        "repository or pass --config-dir pointing at its configs/ folder"
+        f"binge demo: no demo.yaml in {', '.join(map(str, candidates))}; reinstall binge (its "
+        "configs ship with it) or pass --config-dir pointing at a configs/ folder"
     )
 
 
@@ -291,9 +295,17 @@ def plot_curves(out: Path, runs: list[str], path: Path) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Every stage (resuming finished ones); ``OUT/run_info.json`` beside ``demo_state.json``."""
+    from binge.runinfo import record_run
+
     out = Path(args.out).resolve()
+    cfg_dir = _config_dir(args.config_dir)  # no configs: refused before anything is written
+    with record_run(out, "demo"):
+        return _run_stages(args, out, cfg_dir)
+
+
+def _run_stages(args: argparse.Namespace, out: Path, cfg_dir: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    cfg_dir = _config_dir(args.config_dir)
     demo_cfg = str(cfg_dir / "demo.yaml")
     fsdd = None if args.no_fsdd else _fsdd_dir(args.fsdd)
     state = _State(out / STATE_FILE)

@@ -7,7 +7,8 @@ import argparse
 HELP = "detect (or import) the scene boundaries of a prepared corpus"
 DESCRIPTION = """\
 Write CORPUS/scenes.csv (title_id, scene, start_s, end_s: contiguous scenes covering each
-title) and CORPUS/scenes.json (where the boundaries came from), for the scene sampling
+title), CORPUS/scenes.json (where the boundaries came from) and run_info-scenes.json beside the
+CSV (binge.runinfo: versions, argv, host, start/end time; on success), for the scene sampling
 policies (sampling.window=scene, sampling.scene_policy=distinct; docs/sampling.md).
 
 By default the scenes are detected with PySceneDetect on the prepared videos (decoded, never
@@ -51,12 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from pathlib import Path
+
     from binge.data.corpus import CorpusError
-
     from binge.data.scenes import SceneDetectorUnavailable, SceneError
+    from binge.runinfo import record_run
 
-    try:
-        path, info = _run(args)
+    where = Path(args.out).parent if args.out else Path(args.corpus)  # beside the CSV
+    try:  # the record is written at a successful end: a refused command writes nothing
+        with record_run(where, "scenes", filename="run_info-scenes.json", at_start=False):
+            path, info = _run(args)
     except (SceneError, SceneDetectorUnavailable, CorpusError) as err:
         print(f"binge scenes: {err}", file=sys.stderr)
         return 2  # a user error (docs/cli.md)

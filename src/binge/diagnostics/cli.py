@@ -13,7 +13,7 @@ similarities of true pairs (S+), same-title negatives (S-) and other-title negat
 paper Eq. 2. Writes discrepancy.json (keys kl_neg_pos, kl_diff_pos, kl_neg_diff, gap, ci,
 pairs, estimator, sampling, similarity) and histograms.png per checkpoint; with --run, every
 checkpoint of a run and curves.{json,png} (paper Figure 1); with --compare, several runs on one
-figure (compare.png). Sampling and estimator: the `discrepancy` config section
+figure (compare.png); OUT/run_info.json records the invocation (binge.runinfo). Sampling and estimator: the `discrepancy` config section
 (see docs/diagnostics.md).
 
 examples:
@@ -81,13 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from binge.config import load_config
-    from binge.diagnostics.discrepancy import (
-        evaluate_checkpoint,
-        similarity_spec,
-        with_discrepancy,
-        write_json,
-    )
-    from binge.diagnostics.runs import compare_runs, evaluate_run
+    from binge.diagnostics.discrepancy import similarity_spec, with_discrepancy
 
     cfg = load_config(args.config, args.overrides)
     out = Path(args.out or cfg.discrepancy.out_dir)
@@ -103,6 +97,20 @@ def _run(args: argparse.Namespace) -> int:
     if odd:
         raise SystemExit(f"binge discrepancy: {odd} look like overrides, not run folders; put "
                          "section.key=value after the other options, e.g. after --corpus")
+    missing = [p for p in args.checkpoint or [] if not Path(p).exists()]
+    if missing:
+        raise SystemExit(f"binge discrepancy: checkpoint {missing[0]} does not exist")
+    from binge.runinfo import record_run
+
+    # OUT/run_info.json, written at a successful end: a refused command writes nothing
+    with record_run(out, "discrepancy", device=cfg.discrepancy.device, at_start=False):
+        return _measure(args, cfg, out, corpus, spec)
+
+
+def _measure(args: argparse.Namespace, cfg, out: Path, corpus, spec) -> int:
+    """The measurements ``args`` asks for, written under ``out``."""
+    from binge.diagnostics.discrepancy import evaluate_checkpoint, write_json
+    from binge.diagnostics.runs import compare_runs, evaluate_run
 
     if args.compare:
         summary = compare_runs(args.compare, corpus, cfg, out)
@@ -121,8 +129,6 @@ def _run(args: argparse.Namespace) -> int:
     targets = [None] if args.random_init else [Path(p) for p in args.checkpoint]
     results = []
     for target in targets:
-        if target is not None and not target.exists():
-            raise SystemExit(f"binge discrepancy: checkpoint {target} does not exist")
         label = "random-init" if target is None else _label(target)
         r = evaluate_checkpoint(target, corpus, cfg, out / label, spec=spec,
                                 title=f"{label}: similarity distributions (held-out)")

@@ -10,7 +10,8 @@ DESCRIPTION = """\
 For every snippet of every title, write title_id, snippet, start_s, end_s, the pooled backbone
 features feat_video / feat_audio and the projection embeddings z_video / z_audio (Eq. 1's
 space) of a pretrained export, one Parquet shard per title under OUT/titles/, and a per-title
-summary (mean vectors) in OUT/titles.parquet.
+summary (mean vectors) in OUT/titles.parquet, and OUT/run_info.json (binge.runinfo: versions,
+argv, device, host, start/end time; written when the command succeeds).
 
 Sources: a prepared corpus (--corpus; it must have been prepared with the export's data
 settings), or media files / folders, which are prepared first into OUT/corpus with the
@@ -49,14 +50,18 @@ def run(args: argparse.Namespace) -> int:
 
     from binge.library.embed import embed_library, random_init_export
     from binge.library.store import LibraryError
+    from binge.runinfo import record_run
 
     try:
-        checkpoint = args.checkpoint or random_init_export(
-            args.random_init, Path(args.out) / "random_init_export", args.seed)
-        report = embed_library(checkpoint, args.out, corpus=args.corpus,
-                               files=args.files or None, split=args.split, titles=args.titles,
-                               batch_size=args.batch_size, workers=args.workers,
-                               device=args.device, progress=not args.quiet)
+        # OUT/run_info.json, written at a successful end: a refused command leaves OUT untouched
+        with record_run(args.out, "embed", device=args.device, at_start=False) as record:
+            checkpoint = args.checkpoint or random_init_export(
+                args.random_init, Path(args.out) / "random_init_export", args.seed)
+            report = embed_library(checkpoint, args.out, corpus=args.corpus,
+                                   files=args.files or None, split=args.split, titles=args.titles,
+                                   batch_size=args.batch_size, workers=args.workers,
+                                   device=args.device, progress=not args.quiet)
+            record.update(titles_embedded=len(report.embedded), snippets=report.snippets)
     except (LibraryError, FileNotFoundError, ValueError) as err:
         print(f"binge embed: {err}", file=sys.stderr)
         from binge.cli import is_user_error

@@ -11,7 +11,7 @@ encoder gets a linear classifier on its pooled features, loss = CE(video) + CE(a
 Batches are i.i.d. snippets (uniform over ∪X_n, each step's batch a pure function of
 ``(seed, step)``).
 
-The run writes ``out_dir/{metrics.jsonl, tb/, checkpoints/, export/}`` like a pretraining
+The run writes ``out_dir/{metrics.jsonl, tb/, checkpoints/, export/, run_info.json}`` like a pretraining
 run; ``binge evaluate --checkpoint out_dir/export`` then probes it the same way as the
 pretrained encoders. Resumable: the same command continues from ``checkpoints/last.pt``.
 
@@ -236,7 +236,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         cfg = load_config(args.config, args.overrides)
-        out = train_supervised(cfg, args.ground_truth, resume=not args.restart)
+        from binge.runinfo import record_run  # out_dir/run_info.json, as binge pretrain
+
+        with record_run(cfg.train.out_dir, "supervised", device=cfg.train.device):
+            out = train_supervised(cfg, args.ground_truth, resume=not args.restart)
     except (ConfigError, CorpusError, GroundTruthError, FileNotFoundError) as err:
         raise SystemExit(f"binge supervised: {err}") from err
     print(f"binge supervised: wrote {out}")
