@@ -87,3 +87,20 @@ def test_evaluate_missing_checkpoint(tmp_path):
 def test_unknown_command_option_is_a_usage_error():
     proc = run_binge("prepare", "--no-such-option")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_sampler_that_cannot_fit_the_corpus_is_a_user_error(small_corpus, tmp_path):
+    proc = run_binge("pretrain", "--config", TINY, f"data.corpus={small_corpus}",
+                     f"train.out_dir={tmp_path}", "sampling.batch_size=64")
+    assert proc.returncode == 2, proc.stderr
+    line = one_line_error(proc, "pretrain")
+    assert "sampling settings do not fit" in line and str(small_corpus) in line
+
+
+def test_resume_from_a_missing_checkpoint_fails_before_building(small_corpus, tmp_path):
+    missing = tmp_path / "nope.pt"
+    proc = run_binge("pretrain", "--config", TINY, f"data.corpus={small_corpus}",
+                     f"train.out_dir={tmp_path / 'run'}", "--resume", missing)
+    assert proc.returncode == 2, proc.stderr
+    assert f"--resume {missing}: the checkpoint does not exist" in one_line_error(proc, "pretrain")
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()

@@ -171,11 +171,17 @@ class Trainer:
         groups = getattr(self.dataset, "groups", None)
         self.context = ObjectiveContext(tuple(counts), tuple(groups) if groups is not None else None,
                                         env.rank, env.world_size)
-        self.sampler = build_sampler(
-            cfg.sampling, counts, groups=groups,
-            seed=cfg.train.seed, rank=env.rank, world_size=env.world_size,
-            scenes=sampling_scenes(cfg, self.dataset.title_ids, counts),
-        )
+        try:
+            self.sampler = build_sampler(
+                cfg.sampling, counts, groups=groups,
+                seed=cfg.train.seed, rank=env.rank, world_size=env.world_size,
+                scenes=sampling_scenes(cfg, self.dataset.title_ids, counts),
+            )
+        except ConfigError:
+            raise
+        except ValueError as err:  # settings that cannot fit this corpus: a user error
+            raise ConfigError(f"the sampling settings do not fit data.corpus={cfg.data.corpus}: "
+                              f"{err}; change sampling.* (or use a larger corpus)") from None
         self.steps_per_epoch = len(self.sampler)
         self.batches = KeyedBatchSampler(self.sampler, cfg.train.seed)
         workers = resolve_num_workers(cfg.data.num_workers)
@@ -354,8 +360,10 @@ class Trainer:
         loss = outputs["loss"]
         if not torch.isfinite(loss.detach()).all():
             raise FloatingPointError(
-                f"non-finite loss {loss.item()} at step {self.step}; the last good checkpoint is "
-                f"{self.ckpts.last} (lower optim.lr or use objective.normalize=true)"
+                f"non-finite loss {loss.item()} at step {self.step}; "
+                + (f"the last good checkpoint is {self.ckpts.last}" if self.ckpts.last.exists()
+                   else "no checkpoint was written yet")
+                + " (lower optim.lr or use objective.normalize=true)"
             )
         self.last_lr = self.schedule.lr  # the rate this step uses (logged)
         self.optimizer.zero_grad(set_to_none=True)
@@ -497,6 +505,9 @@ def pretrain(cfg: Config, resume: "bool | str | Path" = True,
 
     from binge.train.runfolder import clean_run_folder, set_aside_previous
 
+    if not isinstance(resume, bool) and not Path(resume).is_file():  # before building anything
+        raise ConfigError(f"--resume {resume}: the checkpoint does not exist; pass a step_*.pt or "
+                          "last.pt of a run, or leave --resume out")
     env = init_distributed(device=cfg.train.device)
     try:
         if env.rank == 0:  # nothing of a previous run is destroyed; no stale temporaries
