@@ -92,6 +92,15 @@ def test_trains_on_training_titles_only_with_their_labels(tiny_corpus, tiny_worl
     assert model.video_encoder.num_features == 128
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3] and all(np.isfinite(r["loss"]) for r in rows)
+    # a checkpoint from when the model held Eq. 1's heads: resume refused in one line
+    from binge.config import ConfigError
+    from binge.train.checkpoint import atomic_save, load_checkpoint
+
+    state = load_checkpoint(out / "checkpoints" / "last.pt")
+    state["model"]["model.video_head.conv1.weight"] = torch.zeros(1)
+    atomic_save(state, out / "checkpoints" / "last.pt")
+    with pytest.raises(ConfigError, match="Eq. 1's heads.*new train.out_dir"):
+        sup.train_supervised(cfg, tiny_world / "ground_truth")
 
 
 def test_labels_reach_the_encoders():
