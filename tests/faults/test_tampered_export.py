@@ -34,17 +34,29 @@ def _edit_config(folder, change):
     (folder / "config.json").write_text(json.dumps(meta))
 
 
+def _edit_meta(folder, change):
+    meta = json.loads((folder / "config.json").read_text())
+    change(meta)
+    (folder / "config.json").write_text(json.dumps(meta))
+
+
 CASES = {
     "config.json not JSON": (lambda f: (f / "config.json").write_text("{"), "config.json is not JSON"),
     "config.json missing": (lambda f: (f / "config.json").unlink(), "no config.json"),
-    "unknown model name": (lambda f: _edit_config(f, lambda c: c["model"].update(video="nope")),
-                           "unknown model 'nope'"),
+    "unknown model name": (  # config.model and the recorded encoder both renamed
+        lambda f: (_edit_config(f, lambda c: c["model"].update(video="nope")),
+                   _edit_meta(f, lambda m: m["video"].update(name="nope"))),
+        "unknown model 'nope'"),
     "widths differ": (  # the full-size audio encoder named over the tiny one's weights
-        lambda f: _edit_config(f, lambda c: c["model"].update(audio="resnet18_audio")),
+        lambda f: (_edit_config(f, lambda c: c["model"].update(audio="resnet18_audio")),
+                   _edit_meta(f, lambda m: m["audio"].update(name="resnet18_audio"))),
         "audio_encoder.safetensors does not fit the model in config.json"),
     "weights of the other modality": (
         lambda f: shutil.copy(f / "audio_encoder.safetensors", f / "video_encoder.safetensors"),
         "video_encoder.safetensors does not fit"),
+    "config.model disagrees with the recorded encoder": (
+        lambda f: _edit_config(f, lambda c: c["model"].update(video="r2plus1d_18")),
+        "the video encoder is 'r2plus1d_18_tiny' but config.model.video says 'r2plus1d_18'"),
     "weights file damaged": (
         lambda f: (f / "audio_encoder.safetensors").write_bytes(b"\x00garbage"),
         "audio_encoder.safetensors does not fit"),

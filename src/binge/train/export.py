@@ -109,7 +109,33 @@ def _read_meta(folder: Path) -> dict[str, Any]:
                           "damaged)") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
         raise ExportError(f"{path} has no 'config' mapping; re-export the run")
+    _check_parts(meta, path)
     return meta
+
+
+def _check_parts(meta: dict[str, Any], path: Path) -> None:
+    """The parts of ``config.json`` must agree: the encoders it names (``video`` / ``audio``:
+    name and constructor arguments) are those of its ``config.model``, and ``embed_dim`` too.
+    Raises :class:`ExportError` naming the first disagreement."""
+    model = meta["config"].get("model", {}) if isinstance(meta["config"].get("model"), dict) else {}
+    for part in ("video", "audio"):
+        spec = meta.get(part)
+        if not isinstance(spec, dict):
+            continue  # older exports did not record the encoders apart from the config
+        name, kwargs = model.get(part), model.get(f"{part}_kwargs") or {}
+        if name is not None and spec.get("name") != name:
+            raise ExportError(f"{path}: the {part} encoder is {spec.get('name')!r} but "
+                              f"config.model.{part} says {name!r}; the export was altered: "
+                              "re-export the run")
+        differ = sorted(k for k in kwargs if k in (spec.get("kwargs") or {})
+                        and spec["kwargs"][k] != kwargs[k])
+        if differ:
+            raise ExportError(f"{path}: the {part} encoder was built with {differ[0]}="
+                              f"{spec['kwargs'][differ[0]]!r} but config.model.{part}_kwargs says "
+                              f"{kwargs[differ[0]]!r}; re-export the run")
+    if "embed_dim" in meta and "embed_dim" in model and meta["embed_dim"] != model["embed_dim"]:
+        raise ExportError(f"{path}: embed_dim {meta['embed_dim']} but config.model.embed_dim "
+                          f"{model['embed_dim']}; the export was altered: re-export the run")
 
 
 def _load_part(module: nn.Module, file: Path) -> None:
