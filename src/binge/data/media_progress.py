@@ -53,12 +53,16 @@ class MediaHoursBar:
     ``add(title, seconds)`` counts in-title progress; ``finish(title, duration_s)`` completes a
     title (counting what its reports did not reach, or nothing for a title already over);
     a skipped title is finished the same way, so the bar always ends at its total.
+    With ``item_unit`` (``"snippets"`` for ``binge embed``), ``add(..., items=n)`` also counts
+    items and the postfix gives their rate (``41.0 snippets/s``).
     """
 
-    def __init__(self, total_s: float, titles: int, desc: str = "prepare", disable: bool = False):
+    def __init__(self, total_s: float, titles: int, desc: str = "prepare", disable: bool = False,
+                 item_unit: Optional[str] = None):
         from tqdm.auto import tqdm
 
         self.total_s, self.titles, self.done_titles = float(total_s), titles, 0
+        self.item_unit, self.items = item_unit, 0
         self.per_title: dict[str, float] = {}
         self.finished: set[str] = set()
         self.t0 = time.monotonic()
@@ -70,9 +74,11 @@ class MediaHoursBar:
     def done_s(self) -> float:
         return sum(self.per_title.values())
 
-    def add(self, title: str, seconds: float) -> None:
-        """In-title progress; a report that arrives after its title finished is ignored."""
+    def add(self, title: str, seconds: float, items: int = 0) -> None:
+        """In-title progress (``items``: work items done with it, e.g. snippets); a report that
+        arrives after its title finished is ignored."""
         if title not in self.finished:
+            self.items += items
             self._count(title, seconds)
 
     def finish(self, title: str, duration_s: float) -> None:
@@ -102,9 +108,14 @@ class MediaHoursBar:
         """Media seconds per wall-clock second so far (× real time)."""
         return self.done_s / max(time.monotonic() - self.t0, 1e-9)
 
+    def item_rate(self) -> float:
+        """Items (``item_unit``) per wall-clock second so far."""
+        return self.items / max(time.monotonic() - self.t0, 1e-9)
+
     def _refresh_postfix(self) -> None:
-        self.bar.set_postfix_str(f"{self.rate():.1f}× real time, {self.done_titles}/{self.titles} titles",
-                                 refresh=False)
+        items = f", {self.item_rate():.1f} {self.item_unit}/s" if self.item_unit else ""
+        self.bar.set_postfix_str(f"{self.rate():.1f}× real time{items}, "
+                                 f"{self.done_titles}/{self.titles} titles", refresh=False)
 
     def close(self) -> None:
         self.bar.close()

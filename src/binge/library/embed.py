@@ -270,9 +270,9 @@ def embed_library(
     import time
 
     from torch.utils.data import DataLoader
-    from tqdm import tqdm
 
     from binge.data import SnippetDataset
+    from binge.data.media_progress import MediaHoursBar
     from binge.diagnostics.embed import resolve_device
     from binge.train.export import load_embedder
 
@@ -311,7 +311,10 @@ def embed_library(
     total = sum(counts[n] for n in todo)
     parts: dict[str, list] = {}
     t0 = time.perf_counter()
-    with tqdm(total=total, unit="snippet", desc="embed", disable=not progress) as bar:
+    # media-hours done / total (M_n snippets of L s per title), × real time and snippets/s
+    bar = MediaHoursBar(total * snippet_s, len(todo), desc="embed", disable=not progress or not todo,
+                        item_unit="snippets")
+    try:
         for batch in loader:
             n = batch["title"][0]
             out_b = embed_batch(model, batch["video"], batch["audio"], dev)
@@ -319,14 +322,16 @@ def embed_library(
                 parts.setdefault(k, []).extend(batch[k])
             for k, v in out_b.items():
                 parts.setdefault(k, []).append(v)
-            bar.update(len(batch["snippet"]))
-            bar.set_postfix(media_h=f"{bar.n * snippet_s / 3600:.2f}/{total * snippet_s / 3600:.2f}")
+            bar.add(ids[n], len(batch["snippet"]) * snippet_s, items=len(batch["snippet"]))
             if len(parts["snippet"]) == counts[n]:
                 write_shard(out, ids[n], np.asarray(parts.pop("snippet")),
                             np.asarray(parts.pop("start_s")), np.asarray(parts.pop("end_s")),
                             {k: np.concatenate(parts.pop(k)) for k in list(parts)})
                 report.embedded.append(ids[n])
                 report.snippets += counts[n]
+                bar.finish(ids[n], counts[n] * snippet_s)
+    finally:
+        bar.close()
     report.seconds = time.perf_counter() - t0
     write_summary(out, report.titles)
     return report
