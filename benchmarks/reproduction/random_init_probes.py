@@ -41,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         cb = LearningCurves(cfg, probes=probes, discrepancy=False)
         from binge.diagnostics.discrepancy import measure, open_heldout
 
+        from binge.train.export import inference_objective
+
+        objective = inference_objective(cfg, model).eval()  # its heads (random too) give the space
         values = cb.measure(model, 0)
-        disc = measure(model.eval(), open_heldout(args.corpus, cfg, cfg.discrepancy.split), cfg)
+        disc = measure(model.eval(), open_heldout(args.corpus, cfg, cfg.discrepancy.split), cfg,
+                       objective=objective)
         values.update({f"disc/{k}": float(disc[k]) for k in ("kl_neg_pos", "kl_diff_pos", "kl_neg_diff", "gap")})
         row = {"seed": seed, "step": 0, **values}
         print(json.dumps(row), flush=True)
