@@ -54,3 +54,35 @@ def test_same_object_is_reentrant_and_release_lets_others_in(tmp_path):
     lock.release()
     other = FolderLock(tmp_path, "b").acquire()
     other.release()
+
+
+FORK_HOLD = """
+import os, sys, time
+from binge.locks import FolderLock
+lock = FolderLock(sys.argv[1], "binge pretrain").acquire()
+if os.fork() == 0:          # a DataLoader-like worker that outlives its parent for a while
+    time.sleep(30)
+    os._exit(0)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_forked_children_of_a_killed_holder_do_not_keep_the_lock(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", FORK_HOLD, str(tmp_path)], stdout=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        with FolderLock(tmp_path, "binge pretrain --resume"):
+            pass
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_second_lock_in_the_same_process_is_refused(tmp_path):
+    with FolderLock(tmp_path, "first"):
+        with pytest.raises(LockError, match="in use by `first`"):
+            FolderLock(tmp_path, "second").acquire()
+    FolderLock(tmp_path, "third").acquire().release()

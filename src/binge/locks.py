@@ -1,15 +1,17 @@
 """Folder locks: two processes must never write one corpus or one run folder at once.
 
 ``binge prepare`` locks its ``--out`` folder and ``binge pretrain`` its ``train.out_dir``
-(rank 0 only: the ranks of one job share the folder by design). The lock is an advisory
-``flock`` on ``<folder>/.binge.lock``, held for the life of the process: the kernel releases it
-when the process ends, however it ends (``kill -9`` included), so a stale lock cannot block a
-rerun. The file records who holds it (command, pid, host, start time) so that the process that
-is refused can name the holder.
+(rank 0 only: the ranks of one job share the folder by design). The lock is an advisory POSIX
+record lock (``fcntl.lockf``) on ``<folder>/.binge.lock``, held for the life of the process: the
+kernel releases it the moment the process ends, however it ends (``kill -9`` included), so a
+stale lock cannot block a rerun. POSIX locks belong to the process, not to the file description:
+forked children (DataLoader workers, prepare's pool) do not hold it, so a rerun is not refused
+while the killed process's workers wind down (``flock`` would be). The file records who holds
+it (command, pid, host, start time) so that the process that is refused can name the holder.
 
-``flock`` is honoured between processes of one machine and on most cluster file systems that
-support POSIX locks (Lustre with ``flock``, GPFS, NFSv4); on a file system without lock support
-:class:`FolderLock` raises :class:`LockError` saying so, rather than running unprotected.
+POSIX locks are honoured between processes of one machine and on cluster file systems with
+lock support (NFSv4, Lustre, GPFS); on a file system without it :class:`FolderLock` raises
+:class:`LockError` saying so, rather than running unprotected.
 
 Example::
 
@@ -33,6 +35,10 @@ __all__ = ["FolderLock", "LockError", "LOCK_NAME"]
 
 LOCK_NAME = ".binge.lock"
 
+#: lock files held by this process (POSIX locks do not conflict within one process, and
+#: closing any descriptor of the file would drop the lock: so a second holder is refused here).
+_HELD: dict[str, "FolderLock"] = {}
+
 
 class LockError(RuntimeError):
     """The folder is held by another process (or cannot be locked on this file system)."""
@@ -51,9 +57,8 @@ class FolderLock:
     """An exclusive, non-blocking lock on ``folder`` (created if missing).
 
     ``acquire()`` raises :class:`LockError` naming the holder when another process has it.
-    Re-entrant within one process only through one object (a second ``FolderLock`` on the same
-    folder in the same process is refused like any other holder: ``flock`` locks belong to
-    open file descriptions).
+    Re-entrant within one process only through one object: a second ``FolderLock`` on the same
+    folder in the same process is refused like another process would be.
     """
 
     def __init__(self, folder: str | Path, command: Optional[str] = None) -> None:
@@ -66,9 +71,13 @@ class FolderLock:
         if self._fd is not None:
             return self
         self.folder.mkdir(parents=True, exist_ok=True)
+        key = os.path.realpath(self.path)
+        if key in _HELD:
+            raise LockError(f"{self.folder} is in use by {_holder_text(self.holder())}; wait for "
+                            "it to finish (or stop it), or choose another output folder")
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
@@ -82,6 +91,8 @@ class FolderLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
         self._fd = fd
+        self._key = key
+        _HELD[key] = self
         return self
 
     def holder(self) -> dict[str, Any]:
@@ -96,10 +107,11 @@ class FolderLock:
             return
         try:
             os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.lockf(self._fd, fcntl.LOCK_UN)
         finally:
             os.close(self._fd)
             self._fd = None
+            _HELD.pop(self._key, None)
 
     def __enter__(self) -> "FolderLock":
         return self.acquire()
