@@ -62,6 +62,12 @@ CASES = {
         "audio_encoder.safetensors does not fit"),
     "weights file missing": (lambda f: (f / "video_encoder.safetensors").unlink(),
                              "video_encoder.safetensors is missing"),
+    "data section disagrees with the encoder's input (96 mels on a 64-mel encoder)": (
+        lambda f: _edit_config(f, lambda c: c["data"].update(n_mels=96)),
+        "audio_encoder.safetensors was trained with data.n_mels=64.0 but"),
+    "crop size edited": (
+        lambda f: _edit_config(f, lambda c: c["augment"].update(crop_size=999)),
+        "video_encoder.safetensors was trained with augment.crop_size="),
 }
 
 

@@ -53,9 +53,53 @@ def _state_for_safetensors(module: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
 
 
-def _save(state: dict[str, torch.Tensor], path: Path) -> None:
+def _save(state: dict[str, torch.Tensor], path: Path, metadata: Optional[dict[str, str]] = None) -> None:
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp))
+        save_file(state, str(tmp), metadata=metadata)
+
+
+#: the data settings an encoder's weights were trained on, by part: recorded in the weights
+#: file's safetensors metadata (``binge.input``) and checked against config.json on load.
+INPUT_KEYS = {
+    "video_encoder": ("data.frames", "data.fps", "data.short_side", "augment.crop_size"),
+    "audio_encoder": ("data.frames", "data.fps", "data.sample_rate", "data.n_mels", "data.n_fft",
+                      "data.hop_length"),
+}
+
+
+def _input_record(config: dict[str, Any], part: str) -> dict[str, Any]:
+    """``{"data.n_mels": 64, …}``: the values of :data:`INPUT_KEYS` in a config dict."""
+    out = {}
+    for dotted in INPUT_KEYS[part]:
+        section, key = dotted.split(".")
+        value = (config.get(section) or {}).get(key)
+        out[dotted] = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    return out
+
+
+def _check_input(file: Path, part: str, config: dict[str, Any]) -> None:
+    """The weights in ``file`` were trained on the data that config.json describes; an export
+    whose config.json was edited (96 mels on a 64-mel encoder) is refused naming the key."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(file), framework="pt") as fh:
+            recorded = (fh.metadata() or {}).get("binge.input")
+    except (OSError, SafetensorError):
+        return  # a damaged file is reported by _load_part
+    if recorded is None:
+        return  # exports before the record: nothing to check against
+    try:
+        trained = dict(json.loads(recorded))
+    except (ValueError, TypeError):
+        raise ExportError(f"{file}: its binge.input record is damaged; re-export the run") from None
+    described = _input_record(config, part)
+    for key, value in trained.items():
+        if key in described and described[key] != value:
+            raise ExportError(
+                f"{file} was trained with {key}={value!r} but {file.parent / 'config.json'} says "
+                f"{described[key]!r}; the export's config.json was altered: restore it or "
+                "re-export the run")
 
 
 def export_model(model: nn.Module, cfg: Config, out_dir: str | Path, objective: Optional[nn.Module] = None) -> Path:
@@ -63,8 +107,10 @@ def export_model(model: nn.Module, cfg: Config, out_dir: str | Path, objective: 
     with parameters; none without an objective) and ``config.json`` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    config = to_dict(cfg)
     for part in PARTS:
-        _save(_state_for_safetensors(getattr(model, part)), out / f"{part}.safetensors")
+        record = {"binge.input": json.dumps(_input_record(config, part))} if part in INPUT_KEYS else None
+        _save(_state_for_safetensors(getattr(model, part)), out / f"{part}.safetensors", record)
     heads = {name: head for name, head in (objective.heads() if objective is not None else {}).items()
              if head.state_dict()}
     if heads:
@@ -82,7 +128,7 @@ def export_model(model: nn.Module, cfg: Config, out_dir: str | Path, objective: 
             "kwargs": getattr(model.audio_encoder, "model_kwargs", {}),
         },
         "embed_dim": cfg.model.embed_dim,
-        "config": to_dict(cfg),
+        "config": config,
     }
     write_json(meta, out / "config.json")
     return out
@@ -169,6 +215,7 @@ def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") 
             raise ExportError(f"{path / 'config.json'}: {err.args[0]}; the export needs the "
                               "encoders it was trained with (--import their plug-in)") from None
         for part in PARTS:
+            _check_input(path / f"{part}.safetensors", part, meta["config"])
             _load_part(getattr(model, part), path / f"{part}.safetensors")
     else:
         from binge.train.checkpoint import load_checkpoint
@@ -199,6 +246,7 @@ def load_encoder(
 
     meta = _read_meta(path)
     encoder = create_model(meta[modality]["name"], **meta[modality]["kwargs"])
+    _check_input(path / f"{modality}_encoder.safetensors", f"{modality}_encoder", meta["config"])
     _load_part(encoder, path / f"{modality}_encoder.safetensors")
     return encoder.to(map_location).eval()
 
