@@ -1,0 +1,67 @@
+"""Faults that surface mid-run: a corpus prepared otherwise under `binge discrepancy`, and a
+full disk while a checkpoint is written (issue 15: one line, the right exit code, nothing lost)."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from binge.config import load_config
+
+from .conftest import TINY, one_line_error, run_binge, temporaries
+
+
+@pytest.fixture(scope="module")
+def run_1step(small_corpus, tmp_path_factory):
+    from binge.train.loop import pretrain
+
+    out = tmp_path_factory.mktemp("late_run")
+    pretrain(load_config(TINY, [f"data.corpus={small_corpus}", f"train.out_dir={out}",
+                                "train.max_steps=1", "sampling.batch_size=4"]))
+    return out
+
+
+def test_discrepancy_on_a_corpus_prepared_otherwise_is_one_line_exit_2(run_1step, sources, tmp_path):
+    from binge.data.prepare import prepare_corpus
+
+    other = tmp_path / "other"
+    prepare_corpus([sources], other, data=load_config(TINY, ["data.n_mels=32"]).data, progress=False)
+    proc = run_binge("discrepancy", "--checkpoint", run_1step / "export", "--corpus", other,
+                     "--out", tmp_path / "d")
+    assert proc.returncode == 2, proc.stderr
+    line = one_line_error(proc, "discrepancy")
+    assert str(other) in line and "n_mels" in line
+
+
+def test_disk_full_while_checkpointing_is_exit_1_naming_the_path_and_keeps_the_last_good(
+        small_corpus, tmp_path, monkeypatch, capsys):
+    import torch
+
+    from binge import cli
+    from binge.train import checkpoint as ck
+
+    out = tmp_path / "run"
+    args = ["pretrain", "--config", TINY, f"data.corpus={small_corpus}", f"train.out_dir={out}",
+            "train.max_steps=4", "train.checkpoint_every_steps=2", "sampling.batch_size=4",
+            "data.num_workers=0"]
+    real_save = torch.save
+    calls = {"n": 0}
+
+    def save(obj, fh, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] >= 2:  # step 2 (step file, then last.pt as a hard link) went fine; step 4 fails
+            fh.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device", getattr(fh, "name", "?"))
+        return real_save(obj, fh, *a, **kw)
+
+    monkeypatch.setattr(ck.torch, "save", save)
+    with pytest.raises(SystemExit) as ended:
+        cli.main(args)
+    assert ended.value.code == 1
+    err = [l for l in capsys.readouterr().err.splitlines() if l.startswith("binge")]
+    assert len(err) == 1 and err[0].startswith("binge pretrain:") and "No space left" in err[0]
+    assert str(out / "checkpoints") in err[0]
+    monkeypatch.undo()
+    assert ck.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 2
+    assert temporaries(out) == []
