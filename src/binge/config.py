@@ -673,6 +673,7 @@ def load_config(
     data = apply_overrides(data, list(overrides or []))
     return from_dict(cls, data, where)
 
+
 # ----------------------------------------------------------------------------- shipped configs
 def shipped_config_dir() -> Path:
     """The configs shipped with binge: ``binge/configs`` in an installed package (copied there by
