@@ -143,9 +143,14 @@ def report_error(command: str, err: BaseException, debug: bool = False) -> int:
     if debug and not isinstance(err, SystemExit):
         traceback.print_exception(err)
     prefix = f"binge {command}:" if command else "binge:"
-    if isinstance(err, KeyboardInterrupt):
-        print(f"{prefix} interrupted; rerun the same command to resume", file=sys.stderr)
+    if isinstance(err, KeyboardInterrupt):  # Ctrl-C, or pretrain's TrainingStopped (SIGTERM)
+        print(f"{prefix} {str(err) or 'interrupted; rerun the same command to resume'}",
+              file=sys.stderr)
         return 130
+    if isinstance(err, (FileNotFoundError, NotADirectoryError, IsADirectoryError)) \
+            and err.errno is not None:  # a path the user gave that is not there (or not a file)
+        print(f"{prefix} {err.strerror}: {err.filename}; check the path you gave", file=sys.stderr)
+        return EXIT_USAGE
     if isinstance(err, SystemExit):
         if debug and err.__cause__ is not None:
             traceback.print_exception(err.__cause__)

@@ -65,3 +65,29 @@ def test_disk_full_while_checkpointing_is_exit_1_naming_the_path_and_keeps_the_l
     monkeypatch.undo()
     assert ck.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 2
     assert temporaries(out) == []
+
+
+@pytest.mark.parametrize("what", ["source", "metadata"])
+def test_prepare_of_a_path_that_is_not_there_is_exit_2_and_writes_nothing(sources, tmp_path, what):
+    out = tmp_path / "corpus"
+    argv = ([tmp_path / "nonexistent", "--out", out] if what == "source"
+            else [sources, "--metadata", tmp_path / "nometa.csv", "--out", out])
+    proc = run_binge("prepare", *argv, "--config", TINY)
+    assert proc.returncode == 2, proc.stderr
+    line = one_line_error(proc, "prepare")
+    assert "does not exist" in line and str(tmp_path) in line
+    assert not out.exists()
+
+
+def test_a_folder_that_is_not_an_export_is_exit_2(tmp_path):
+    (tmp_path / "checkpoints").mkdir()
+    proc = run_binge("evaluate", "--config", "configs/eval/fsdd_linear_tiny.yaml", "--root", tmp_path,
+                     "--checkpoint", tmp_path / "checkpoints")
+    assert proc.returncode == 2, proc.stderr
+    one_line_error(proc, "evaluate")
+
+
+def test_discrepancy_at_a_missing_checkpoint_is_exit_2(tmp_path):
+    proc = run_binge("discrepancy", "--checkpoint", tmp_path / "nope.pt", "--corpus", tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "nope.pt does not exist" in one_line_error(proc, "discrepancy")

@@ -159,13 +159,13 @@ def test_sigterm_and_kill9_then_resume_equal_uninterrupted(tiny_corpus, tmp_path
     ref, cut = tmp_path / "ref", tmp_path / "cut"
     _run(_argv(tiny_corpus, ref, extra), tmp_path / "ref.txt")
 
-    # 1) SIGTERM: checkpoint at the next step boundary, clean exit.
+    # 1) SIGTERM: checkpoint at the next step boundary, then exit 130 (stopped, not finished).
     with open(tmp_path / "cut1.txt", "w") as fh:
         proc = subprocess.Popen(_argv(tiny_corpus, cut, extra), stdout=fh, stderr=subprocess.STDOUT,
                                 env=_env(), cwd=REPO)
         _wait_for_step(cut, 1, proc)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=120) == 0
+        assert proc.wait(timeout=120) == 130
     stopped_at = load_checkpoint(cut / "checkpoints" / "last.pt")["step"]
     assert 1 <= stopped_at < 8
     assert not (cut / "export").exists()

@@ -64,6 +64,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_slurm_arguments(parser, "prepare")
 
 
+def _check_inputs_exist(sources: list[str], metadata: "str | None") -> None:
+    """A source or --metadata the user named that is not there is a user error (exit 2), found
+    before anything is written (a missing file found while scanning a folder is skipped)."""
+    import os
+
+    from binge.data.prepare import PrepareError
+
+    gone = [s for s in sources if not os.path.exists(s)]
+    if gone:
+        raise PrepareError(f"source {gone[0]} does not exist; check the path (nothing was written)")
+    if metadata and not os.path.isfile(metadata):
+        raise PrepareError(f"--metadata {metadata} does not exist; check the path (nothing was "
+                           "written)")
+
+
 def run(args: argparse.Namespace) -> int:
     import logging
     import sys
@@ -86,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         cfg = load_config(args.config, [*args.overrides, *overrides])
+        _check_inputs_exist(sources, args.metadata)
         check_cluster_flags(args)
         if getattr(args, "slurm", False):
             return submit_prepare(args)

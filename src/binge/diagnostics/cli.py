@@ -99,7 +99,8 @@ def _run(args: argparse.Namespace) -> int:
                          "section.key=value after the other options, e.g. after --corpus")
     missing = [p for p in args.checkpoint or [] if not Path(p).exists()]
     if missing:
-        raise SystemExit(f"binge discrepancy: checkpoint {missing[0]} does not exist")
+        raise FileNotFoundError(f"checkpoint {missing[0]} does not exist; pass a checkpoint .pt "
+                                "or an export folder of `binge pretrain`")
     from binge.runinfo import record_run
 
     # OUT/run_info.json, written at a successful end: a refused command writes nothing

@@ -40,7 +40,7 @@ from binge.train.metrics import MetricsLogger
 from binge.train.schedule import WarmupCosineSchedule
 from binge.train.seeding import KeyedBatchSampler, KeyedDataset, warm_start_batches
 
-__all__ = ["pretrain", "TrainStep", "build_optimizer", "resolve_num_workers"]
+__all__ = ["pretrain", "TrainStep", "TrainingStopped", "build_optimizer", "resolve_num_workers"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,13 @@ def _config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[
             if a.get(key) != b.get(key) and f"{section}.{key}" not in _RESUME_FREE:
                 diffs.append(f"{section}.{key}: {a.get(key)!r} → {b.get(key)!r}")
     return diffs
+
+
+class TrainingStopped(KeyboardInterrupt):
+    """Raised by :func:`pretrain` after SIGTERM/SIGINT stopped it at a step boundary: the
+    checkpoint of that step is written, and the same call (or command) resumes from it. A
+    ``KeyboardInterrupt``, so that a stopped run never looks finished to its caller: ``binge``
+    exits 130, and a script does not go on to evaluate a half-trained run (docs/cli.md)."""
 
 
 class _StopFlag:
@@ -437,10 +444,9 @@ class Trainer:
                 bar.close()
             self.logger.close()
         if stopped:
-            if self.is_main:
-                logger.warning("stopped by signal at step %d; checkpoint %s; run the same command "
-                               "again to resume", self.step, self.ckpts.last)
-        elif self.is_main:
+            raise TrainingStopped(f"stopped by signal at step {self.step}; checkpoint "
+                                  f"{self.ckpts.last}; run the same command again to resume")
+        if self.is_main:
             export_model(self.step_module.model, cfg, self.out_dir / "export", self.objective)
         return self.out_dir
 
