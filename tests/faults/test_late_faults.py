@@ -91,3 +91,19 @@ def test_discrepancy_at_a_missing_checkpoint_is_exit_2(tmp_path):
     proc = run_binge("discrepancy", "--checkpoint", tmp_path / "nope.pt", "--corpus", tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "nope.pt does not exist" in one_line_error(proc, "discrepancy")
+
+
+def test_a_file_that_is_not_a_checkpoint_is_one_short_line(tmp_path):
+    from binge.train.checkpoint import CheckpointError, load_checkpoint
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: 1\n")
+    with pytest.raises(CheckpointError) as raised:
+        load_checkpoint(bad)
+    assert "\n" not in str(raised.value) and str(bad) in str(raised.value)
+
+
+def test_world_errors_go_to_stderr(tmp_path):
+    proc = run_binge("world", "--preset", "nope", "--out", tmp_path / "w")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "nope" in one_line_error(proc, "world")

@@ -48,6 +48,16 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
     return path
 
 
+def _reason(err: Exception) -> str:
+    """One line saying why ``torch.load`` refused a file (its own messages run to many lines)."""
+    text = str(err)
+    if "Weights only load failed" in text:
+        return ("it holds Python objects that binge never unpickles: only tensors and plain "
+                "values are read, weights_only=True")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"{type(err).__name__}: {first[:200]}"
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint written by :func:`atomic_save` with ``weights_only=True``."""
     path = Path(path)
@@ -57,7 +67,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for corrupt or foreign files
         raise CheckpointError(
-            f"{path} is not a readable binge checkpoint ({type(err).__name__}: {err}); "
+            f"{path} is not a readable binge checkpoint ({_reason(err)}); "
             "pass another checkpoint or delete this one to start over"
         ) from err
     if not isinstance(state, dict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 HELP = "generate the procedural TV world (media files + metadata + ground truth)"
 DESCRIPTION = """\
 Generate the procedural TV world: shows with episodes and standalone movies as real
@@ -36,7 +38,7 @@ def run(args) -> int:
         try:
             path = contact_sheet(args.contact_sheet, args.out, titles=args.titles)
         except FileNotFoundError as err:
-            print(f"binge world: {err}")
+            print(f"binge world: {err}", file=sys.stderr)
             return 2
         print(f"contact sheet: {path}")
         return 0
@@ -46,7 +48,7 @@ def run(args) -> int:
         with record_run(args.out, "world", at_start=False):  # run_info.json beside the world
             out = generate_world(args.out, preset=args.preset, seed=args.seed, workers=args.workers)
     except (WorldError, ValueError) as err:
-        print(f"binge world: {err}")
+        print(f"binge world: {err}", file=sys.stderr)
         return 2
     print(f"world ({args.preset}, seed {args.seed}): {out}")
     return 0
