@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli_error
 
 pytest.importorskip("submitit")
 
@@ -133,9 +134,9 @@ def test_export_torch_env_maps_the_job_environment(monkeypatch):
 
 def test_slurm_without_sbatch_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
-    err = _cli_error(["prepare", str(tmp_path), "--out", str(tmp_path / "c"), "--slurm", "--array", "2"], capsys)
+    err = cli_error(["prepare", str(tmp_path), "--out", str(tmp_path / "c"), "--slurm", "--array", "2"], capsys)
     assert err.startswith("binge prepare: Slurm's sbatch and srun are not on PATH") and "\n" not in err, err
-    err = _cli_error(["pretrain", "--config", str(TINY), "--slurm", f"train.out_dir={tmp_path / 'r'}"], capsys)
+    err = cli_error(["pretrain", "--config", str(TINY), "--slurm", f"train.out_dir={tmp_path / 'r'}"], capsys)
     assert err.startswith("binge pretrain: Slurm's sbatch and srun are not on PATH") and "\n" not in err, err
 
 
@@ -192,24 +193,7 @@ def test_slurm_script_submitit_writes_for_pretrain(tmp_path, monkeypatch):
 
 
 def test_cluster_flags_without_slurm_are_refused(tmp_path, capsys):
-    err = _cli_error(["prepare", str(tmp_path), "--out", str(tmp_path / "c"), "--array", "4"], capsys)
+    err = cli_error(["prepare", str(tmp_path), "--out", str(tmp_path / "c"), "--array", "4"], capsys)
     assert err.startswith("binge prepare: --array only apply with --slurm"), err
-    err = _cli_error(["pretrain", "--config", str(TINY), "--nodes", "2", "--gpus-per-node", "8"], capsys)
+    err = cli_error(["pretrain", "--config", str(TINY), "--nodes", "2", "--gpus-per-node", "8"], capsys)
     assert err.startswith("binge pretrain: --gpus-per-node, --nodes only apply with --slurm"), err
-
-
-def _cli_error(argv, capsys) -> str:
-    """The one-line error of a failing ``binge`` call: SystemExit's message, or (where main turns
-    errors into an exit status) the stderr of a non-zero return."""
-    from binge.cli import main
-
-    capsys.readouterr()  # drop what earlier calls printed
-    try:
-        code = main(argv)
-    except SystemExit as err:
-        assert err.code not in (0, None)
-        if isinstance(err.code, str):
-            return err.code
-        code = err.code
-    assert code != 0
-    return capsys.readouterr().err.strip().splitlines()[-1].split("\r")[-1]  # after progress bars

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli_error
 
 from binge.cli import main
 from binge.config import ConfigError, find_shipped_config, list_shipped_configs, load_config
@@ -39,7 +40,7 @@ def test_config_command(capsys):
     assert (REPO / "configs" / "tiny.yaml").read_text() in out
     assert main(["config", "show", "tiny", "--resolved"]) == 0
     assert "embed_dim: 64" in capsys.readouterr().out
-    err = _cli_error(["config", "show", "nope"], capsys)
+    err = cli_error(["config", "show", "nope"], capsys)
     assert err.startswith("binge config: config file nope does not exist") and "\n" not in err, err
 
 
@@ -51,20 +52,3 @@ def test_wheel_ships_every_config(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {n[len("binge/configs/"):-len(".yaml")] for n in names if n.startswith("binge/configs/")}
     assert shipped == _repo_configs()
-
-
-def _cli_error(argv, capsys) -> str:
-    """The one-line error of a failing ``binge`` call: SystemExit's message, or (where main turns
-    errors into an exit status) the stderr of a non-zero return."""
-    from binge.cli import main
-
-    capsys.readouterr()  # drop what earlier calls printed
-    try:
-        code = main(argv)
-    except SystemExit as err:
-        assert err.code not in (0, None)
-        if isinstance(err.code, str):
-            return err.code
-        code = err.code
-    assert code != 0
-    return capsys.readouterr().err.strip().splitlines()[-1].split("\r")[-1]  # after progress bars

@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+from cli_helpers import cli_error
 
 from binge.cli import main
 from binge.evaluation.runner import encoder_name
@@ -39,7 +40,7 @@ def test_folders_per_encoder_and_refusal(tmp_path, monkeypatch, capsys):
     assert main(["evaluate", "--random-init", "resnet18_audio_tiny", *common]) == 0
     # another encoder into a folder of the first: refused, the first one's files untouched
     before = (a / "results.json").read_text(), (a / "run_info.json").read_text()
-    err = _cli_error(["evaluate", "--random-init", "resnet18_audio", *common, "--out", str(a)], capsys)
+    err = cli_error(["evaluate", "--random-init", "resnet18_audio", *common, "--out", str(a)], capsys)
     assert re.match(r"^binge evaluate: .*results\.json holds the results of another "
                     r"encoder \(random-resnet18_audio_tiny\)", err), err
     assert ((a / "results.json").read_text(), (a / "run_info.json").read_text()) == before
@@ -59,27 +60,10 @@ def test_encoder_names(tmp_path, monkeypatch):
 ])
 def test_user_mistakes_are_one_line_errors(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
-    err = _cli_error(["evaluate", *argv, "--root", str(tmp_path), *TINY], capsys)
+    err = cli_error(["evaluate", *argv, "--root", str(tmp_path), *TINY], capsys)
     assert re.match(message, err) and "\n" not in err, err
 
 
 def test_pretrain_unknown_model_is_a_one_line_error(tmp_path, capsys):
-    err = _cli_error(["pretrain", "--config", "tiny", "model.video=r3d_99", f"train.out_dir={tmp_path}"], capsys)
+    err = cli_error(["pretrain", "--config", "tiny", "model.video=r3d_99", f"train.out_dir={tmp_path}"], capsys)
     assert err.startswith("binge pretrain: unknown model 'r3d_99'") and "\n" not in err, err
-
-
-def _cli_error(argv, capsys) -> str:
-    """The one-line error of a failing ``binge`` call: SystemExit's message, or (where main turns
-    errors into an exit status) the stderr of a non-zero return."""
-    from binge.cli import main
-
-    capsys.readouterr()  # drop what earlier calls printed
-    try:
-        code = main(argv)
-    except SystemExit as err:
-        assert err.code not in (0, None)
-        if isinstance(err.code, str):
-            return err.code
-        code = err.code
-    assert code != 0
-    return capsys.readouterr().err.strip().splitlines()[-1].split("\r")[-1]  # after progress bars
