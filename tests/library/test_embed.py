@@ -155,7 +155,7 @@ def test_file_without_audio_is_refused_with_the_fix(tiny_export, tmp_path, capsy
     rc = main(["embed", "--checkpoint", str(tiny_export), str(clip), "--out",
                str(tmp_path / "lib"), "--quiet", "--workers", "0"])
     err = capsys.readouterr().err.strip()
-    assert rc == 1 and "\n" not in err
+    assert rc == 2 and "\n" not in err  # a user error (docs/cli.md)
     assert err.startswith("binge embed: ") and "no audio stream" in err and "remux" in err
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -36,9 +38,8 @@ def test_nce_objective_holds_eq1_heads_and_every_parameter_gets_a_gradient(tiny_
     from binge.objectives import build_objective
 
     cfg = ModelConfig(video="r2plus1d_18_avid_tiny", audio="resnet18_audio_tiny", embed_dim=32, head_hidden_dim=48)
-    tiny_config.model = cfg
     model = build_av_model(cfg)
-    objective = build_objective(tiny_config, model, [4])
+    objective = build_objective(replace(tiny_config, model=cfg), model, [4])  # the fixture is shared
     assert isinstance(objective.video_head, ProjectionHead) and objective.video_head.hidden == 48
     assert objective.audio_head.conv2.out_channels == 32 and set(objective.heads()) == {"video_head", "audio_head"}
     video, audio = torch.randn(2, 3, 8, 32, 32), torch.randn(2, 1, 32, 64)
@@ -56,9 +57,10 @@ def test_nce_objective_holds_eq1_heads_and_every_parameter_gets_a_gradient(tiny_
 def test_head_hidden_defaults_to_num_features(tiny_config):
     from binge.objectives import build_objective
 
-    tiny_config.model = ModelConfig(video="r2plus1d_18_tiny", audio="resnet18_audio_tiny", embed_dim=16)
-    model = build_av_model(tiny_config.model)
-    objective = build_objective(tiny_config, model, [2])
+    cfg = replace(tiny_config, model=ModelConfig(video="r2plus1d_18_tiny", audio="resnet18_audio_tiny",
+                                                 embed_dim=16))
+    model = build_av_model(cfg.model)
+    objective = build_objective(cfg, model, [2])
     assert objective.video_head.hidden == model.video_encoder.num_features == 128
     assert objective.audio_head.conv2.out_channels == 16
 

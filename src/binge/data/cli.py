@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 HELP = "prepare a corpus of long titles for fast snippet loading"
 DESCRIPTION = """\
@@ -101,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         cfg = load_config(args.config, [*args.overrides, *overrides])
-        _check_inputs_exist(sources, args.metadata)
+        if not (Path(args.out).is_dir() and any(Path(args.out).iterdir())):
+            _check_inputs_exist(sources, args.metadata)  # an existing corpus checks its own way
         check_cluster_flags(args)
         if getattr(args, "slurm", False):
             return submit_prepare(args)
