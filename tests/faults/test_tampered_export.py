@@ -65,6 +65,10 @@ CASES = {
     "data section disagrees with the encoder's input (96 mels on a 64-mel encoder)": (
         lambda f: _edit_config(f, lambda c: c["data"].update(n_mels=96)),
         "audio_encoder.safetensors was trained with data.n_mels=64.0 but"),
+    "unknown export format": (lambda f: _edit_meta(f, lambda m: m.update(format=99)),
+                              "export format 99 is not one this binge reads"),
+    "encoder record not a mapping": (lambda f: _edit_meta(f, lambda m: m.update(video="nope")),
+                                     "'video' must be a mapping"),
     "crop size edited": (
         lambda f: _edit_config(f, lambda c: c["augment"].update(crop_size=999)),
         "video_encoder.safetensors was trained with augment.crop_size="),

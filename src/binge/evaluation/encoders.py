@@ -9,7 +9,6 @@ the projection heads and fine-tune f and g").
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -53,8 +52,9 @@ def pretraining_data_config(checkpoint: Optional[str]) -> Optional[DataConfig]:
         return None
     path = Path(checkpoint)
     if path.is_dir():
-        meta = json.loads((path / "config.json").read_text())
-        raw = meta.get("config", meta)
+        from binge.train.export import read_export_meta
+
+        raw = read_export_meta(path)["config"]
     else:
         from binge.train.checkpoint import load_checkpoint
 

@@ -61,12 +61,13 @@ def export_config(checkpoint: str | Path) -> Config:
     """The training :class:`~binge.config.Config` stored with an export folder or checkpoint."""
     path = Path(checkpoint)
     if path.is_dir():
+        from binge.train.export import read_export_meta
+
         meta_file = path / "config.json"
         if not meta_file.is_file():
             raise LibraryError(f"{path} is not a binge export (no config.json); pass the export/ "
                                "folder written by `binge pretrain` or a checkpoint .pt file")
-        return from_dict(Config, json.loads(meta_file.read_text())["config"],
-                         f"{meta_file}:config")
+        return from_dict(Config, read_export_meta(path)["config"], f"{meta_file}:config")
     from binge.train.checkpoint import load_checkpoint
 
     state = load_checkpoint(path)

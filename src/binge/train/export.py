@@ -37,7 +37,7 @@ from torch import nn
 from binge.config import Config, from_dict, to_dict
 from binge.io import atomic_path, write_json
 
-__all__ = ["export_model", "load_pretrained", "load_encoder", "load_embedder", "Embedder", "PARTS",
+__all__ = ["export_model", "load_pretrained", "load_encoder", "load_embedder", "read_export_meta", "Embedder", "PARTS",
            "OBJECTIVE_HEADS"]
 
 #: attribute of AVModel → file stem in the export folder.
@@ -141,6 +141,17 @@ class ExportError(ValueError):
     """An export folder whose parts are missing, damaged or do not fit each other."""
 
 
+#: export formats this binge reads (``config.json``'s ``format``).
+FORMATS = ("binge-export-1", "binge-export-2", "binge-export-3")
+
+
+def read_export_meta(folder: str | Path) -> dict[str, Any]:
+    """``config.json`` of an export folder, checked: JSON, a known ``format``, a ``config``
+    mapping, and its parts agreeing with each other. Raises :class:`ExportError` (or
+    ``FileNotFoundError`` when there is no ``config.json``) naming the file and the fix."""
+    return _read_meta(Path(folder))
+
+
 def _read_meta(folder: Path) -> dict[str, Any]:
     path = folder / "config.json"
     if not path.is_file():
@@ -155,6 +166,13 @@ def _read_meta(folder: Path) -> dict[str, Any]:
                           "damaged)") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
         raise ExportError(f"{path} has no 'config' mapping; re-export the run")
+    if "format" in meta and meta["format"] not in FORMATS:
+        raise ExportError(f"{path}: export format {meta['format']!r} is not one this binge reads "
+                          f"({', '.join(FORMATS)}); use the binge that wrote it, or re-export")
+    for part in ("video", "audio"):
+        if part in meta and not isinstance(meta[part], dict):
+            raise ExportError(f"{path}: '{part}' must be a mapping (name, kwargs), got "
+                              f"{meta[part]!r}; the export was altered: re-export the run")
     _check_parts(meta, path)
     return meta
 
