@@ -141,7 +141,7 @@ def test_interrupted_world_is_resumed_not_taken_for_finished(tiny_world, tmp_pat
 
 def test_cli_refuses_other_seed_and_saves_contact_sheet(tiny_world, tmp_path, capsys):
     assert main(["world", "--out", str(tiny_world), "--seed", "3"]) == 2
-    assert str(tiny_world) in capsys.readouterr().out
+    assert str(tiny_world) in capsys.readouterr().err  # errors go to stderr (docs/cli.md)
     png = tmp_path / "sheet.png"
     assert main(["world", "--contact-sheet", str(tiny_world), "--out", str(png), "--titles", "2"]) == 0
     from PIL import Image
