@@ -49,3 +49,15 @@ def test_hooks_fire_at_the_right_steps_and_values_are_logged(tiny_corpus, tmp_pa
 def test_non_callbacks_are_refused():
     with pytest.raises(TypeError, match="not a binge.train.callbacks.Callback"):
         CallbackList([object()])
+
+
+def test_max_steps_beyond_the_epochs_is_said(tiny_corpus, tmp_path, caplog):
+    cfg = load_config(TINY, [
+        f"data.corpus={tiny_corpus}", f"train.out_dir={tmp_path / 'run'}", "sampling.batch_size=8",
+        "sampling.steps_per_epoch=2", "optim.epochs=1", "train.max_steps=50", "augment.crop_size=32",
+        "data.num_workers=0",
+    ])
+    with caplog.at_level("WARNING", logger="binge.train.loop"):
+        pretrain(cfg)
+    assert "train.max_steps=50 is more than optim.epochs=1 × 2 steps per epoch" in caplog.text
+    assert "stops at step 2" in caplog.text

@@ -240,6 +240,11 @@ class Trainer:
         self.schedule = WarmupCosineSchedule(self.optimizer, self.steps_per_epoch, cfg.optim)
         self.total_steps = cfg.optim.epochs * self.steps_per_epoch
         if cfg.train.max_steps is not None:
+            if cfg.train.max_steps > self.total_steps and env.rank == 0:
+                logger.warning("train.max_steps=%d is more than optim.epochs=%d × %d steps per epoch: "
+                               "the run stops at step %d (raise optim.epochs for more)",
+                               cfg.train.max_steps, cfg.optim.epochs, self.steps_per_epoch,
+                               self.total_steps)
             self.total_steps = min(self.total_steps, cfg.train.max_steps)
         precision = cfg.train.precision
         self.bf16 = precision == "bf16" or (precision == "auto" and env.device.type == "cuda")
