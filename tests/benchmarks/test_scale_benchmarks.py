@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name: str):
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_benchmark
 
 
 def test_sampler_scale_epoch_formula_and_ratios():
-    bench = _load("sampler_scale")
+    bench = load_benchmark("sampler_scale")
     out = bench.main(["--titles", "40", "--max-snippets", "400", "--batch", "64",
                       "--batches", "2"])
     assert out["total_snippets"] == 40 * 400
@@ -33,7 +21,7 @@ def test_sampler_scale_epoch_formula_and_ratios():
 
 
 def test_scenes_start_at_zero_and_stay_inside_titles():
-    bench = _load("sampler_scale")
+    bench = load_benchmark("sampler_scale")
     lengths, scenes = bench.lengths_and_scenes(5, 300)
     for m, starts in zip(lengths, scenes):
         assert starts[0] == 0 and all(0 < s < m for s in starts[1:])
@@ -42,7 +30,7 @@ def test_scenes_start_at_zero_and_stay_inside_titles():
 
 @pytest.mark.slow
 def test_many_titles_small(tmp_path):
-    bench = _load("many_titles")
+    bench = load_benchmark("many_titles")
     out = bench.main(["--geometry", "small", "--titles", "12", "--title-seconds", "20",
                       "--snippets", "24", "--batch", "32", "--rounds", "1",
                       "--work", str(tmp_path)])
@@ -58,7 +46,7 @@ def test_many_titles_small(tmp_path):
 
 
 def test_sampler_keys_follow_k(tmp_path):
-    bench = _load("many_titles")
+    bench = load_benchmark("many_titles")
     keys16 = bench.sampler_keys([40] * 20, 16, 32, 64)
     keys1 = bench.sampler_keys([40] * 20, 1, 32, 64)
     assert len(keys16) == len(keys1) == 64
@@ -69,7 +57,7 @@ def test_sampler_keys_follow_k(tmp_path):
 
 @pytest.mark.slow
 def test_title_length_small(tmp_path):
-    bench = _load("title_length")
+    bench = load_benchmark("title_length")
     out = bench.main(["--geometry", "small", "--long-minutes", "1", "--short-minutes", "0.25",
                       "--snippets", "8", "--rounds", "1", "--work", str(tmp_path)])
     assert out["snippets"] == {"short": 15, "long": 60}

@@ -3,21 +3,11 @@ world (the numbers in docs/sampling.md and docs/study.md come from these scripts
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_benchmark
 
 
 def test_match_cuts_is_one_to_one_within_tolerance_nearest_first():
-    match = _load("scene_detection").match_cuts
+    match = load_benchmark("scene_detection").match_cuts
     # 10.0 is nearest to 10.5, so 12.0 may not take it; 30 has no true cut within 3.2 s
     assert sorted(match([10.5, 12.0, 30.0], [10.0, 20.0], 3.2)) == [(0, 0)]
     assert sorted(match([9.0, 19.0], [10.0, 20.0], 3.2)) == [(0, 0), (1, 1)]
@@ -25,7 +15,7 @@ def test_match_cuts_is_one_to_one_within_tolerance_nearest_first():
 
 
 def test_scene_sampling_shares_follow_the_policies(tiny_world):
-    rows = _load("scene_sampling").measure(tiny_world, 1.0, 2, 20, "skip", batch_size=8)
+    rows = load_benchmark("scene_sampling").measure(tiny_world, 1.0, 2, 20, "skip", batch_size=8)
     assert not [r for r in rows if "error" in r]
     share = {r["policy"]: r["same_scene"] for r in rows}
     assert share["window: scene"] == 1.0  # skip: every group inside one scene
