@@ -51,6 +51,35 @@ def _corpus_files(corpus: Path) -> dict[str, str]:
     return out
 
 
+def _explain(out: Path, ref: Path, log: str) -> str:
+    """What differs between two corpora's title files, decoded (for a failure message): a
+    byte difference of an MP4 whose frames decode equal is a muxing difference, one whose
+    frames differ is an encoding difference; the shard logs name what each task did."""
+    import av
+    import numpy as np
+
+    lines = []
+    a, b = _corpus_files(out), _corpus_files(ref)
+    for name in sorted(set(a) | set(b)):
+        if a.get(name) == b.get(name):
+            continue
+        line = f"{name}: {a.get(name, 'missing')[:12]} vs {b.get(name, 'missing')[:12]}"
+        if name.endswith(".mp4") and name in a and name in b:
+            frames = []
+            for corpus in (out, ref):
+                with av.open(str(corpus / name)) as c:
+                    frames.append([f.to_ndarray() for f in c.decode(video=0)])
+            bad = [i for i, (x, y) in enumerate(zip(*frames)) if not np.array_equal(x, y)]
+            line += (f"; {len(frames[0])} vs {len(frames[1])} frames, {len(bad)} differ"
+                     + (f" (first {bad[0]}, max |diff| "
+                        f"{int(np.abs(frames[0][bad[0]].astype(int) - frames[1][bad[0]]).max())})"
+                        if bad else ""))
+        lines.append(line)
+    logs = sorted((out / "slurm").glob("*.err")) + sorted((out / "slurm").glob("*.out"))
+    tails = "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in logs)
+    return "\n".join(lines) + f"\n--- binge log\n{log[-1500:]}\n{tails}"
+
+
 def _manifest(corpus: Path) -> list[dict[str, str]]:
     with open(corpus / "manifest.csv", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -71,7 +100,7 @@ def test_two_shard_array_prepare_equals_one_process(tiny_world, tiny_corpus, tmp
     assert proc.returncode == 3, log[-3000:]
     assert "skipped" in log and "broken.mp4" in log and "failed" not in log, log[-3000:]
     assert _manifest(out) == _manifest(tiny_corpus)
-    assert _corpus_files(out) == _corpus_files(tiny_corpus)
+    assert _corpus_files(out) == _corpus_files(tiny_corpus), _explain(out, tiny_corpus, log)
     for i in range(2):
         info = json.loads((out / "shards" / f"run_info-{i}-of-2.json").read_text())
         assert info["status"] == "ok" and "--slurm" in info["argv"]
