@@ -32,7 +32,8 @@ def test_every_setting_name_is_unique_and_cma_starts_from_a_setting_of_its_group
 
 @pytest.mark.slow
 def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path, capsys, study):
-    argv = ["--out", str(tmp_path), "--preset", "tiny", "--groups", "floor", "objectives", "--seeds", "0",
+    argv = ["--out", str(tmp_path), "--budget", "tiny100", "--preset", "tiny", "--groups", "floor",
+            "objectives", "--seeds", "0",
             "--workers", "1", "--init-step", "1", "--set", "train.max_steps=2",
             "--set", "sampling.batch_size=8", "--set", "train.checkpoint_every_steps=1",
             "--set", "objective.cma.num_positives=4", "--set", "objective.avid.num_negatives=16",
@@ -64,6 +65,56 @@ def test_objectives_group_runs_chains_cma_and_resumes_without_rerunning(tmp_path
         assert f"$ binge {stage}" not in again
     assert [r for r in json.loads((tmp_path / "study.json").read_text())
             if r["setting"] != study.FLOOR] == rows
+
+
+def test_paired_difference_is_the_mean_of_per_seed_differences_with_a_t_interval(study):
+    from scipy.stats import ttest_rel
+
+    a = [61.0, 55.5, 70.25, 64.0, 58.0]
+    b = [50.0, 52.0, 61.0, 66.5, 49.0]
+    rows = ([{"setting": "k8_wM", "seed": s, "world-action": v} for s, v in enumerate(a)]
+            + [{"setting": "k1_wM", "seed": s, "world-action": v} for s, v in enumerate(b)]
+            + [{"setting": "k1_wM", "seed": 9, "world-action": 0.0}])  # no k8 partner: ignored
+    n, mean, lo, hi = study.paired_difference(rows, "k8_wM", "k1_wM", "world-action")
+    ci = ttest_rel(a, b).confidence_interval(0.95)
+    assert n == 5 and mean == pytest.approx(sum(x - y for x, y in zip(a, b)) / 5)
+    assert (lo, hi) == pytest.approx((ci.low, ci.high))
+    assert study.paired_difference(rows[:1] + rows[5:6], "k8_wM", "k1_wM", "world-action") is None
+    table = study.summarise_paired(rows, [("k8_wM", "k1_wM"), ("k4_wM", "k1_wM")]).splitlines()
+    assert len(table) == 3 and table[2].startswith("| k8_wM | k1_wM | 5 | ")
+    assert f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]" in table[2]
+
+
+@pytest.mark.parametrize("budget", ["micro", "tiny100"])
+def test_every_comparison_names_settings_of_its_budget(study, budget):
+    spec = study.BUDGETS[budget]
+    settings = study.make_settings(spec.big_k)
+    names = {name for group in settings.values() for name, _ in group}
+    pairs = study.comparisons(settings, spec.big_k)
+    assert all(a in names and b in names and a != b for a, b in pairs)
+    assert (f"k{spec.big_k}_w{spec.big_k}", f"k{spec.big_k}_wM") in pairs  # w = k vs w = M_n
+    assert (f"k{spec.big_k}_wM", "k1_wM") in pairs and ("k1_wM", study.FLOOR) in pairs
+    assert spec.pretrain.is_file() and all(cfg.is_file() for _, cfg, _ in spec.evals)
+
+
+@pytest.mark.slow
+def test_parallel_jobs_give_rows_and_paired_table_and_resume(tmp_path, capsys, study):
+    argv = ["--out", str(tmp_path), "--preset", "tiny", "--groups", "floor", "k", "--only",
+            study.FLOOR, "k1_wM", "k8_wM", "--seeds", "0", "1", "--workers", "1", "--jobs", "2",
+            "--set", "train.max_steps=2", "--set", "sampling.batch_size=16",
+            "--set", "train.log_every_steps=1", "--eval-set", "evaluate.splits=[1]"]
+    study.main(argv)
+    first = capsys.readouterr().out
+    assert first.count("[study] done:") == 6
+    rows = json.loads((tmp_path / "study.json").read_text())
+    assert sorted((r["setting"], r["seed"]) for r in rows) == sorted(
+        (n, s) for n in (study.FLOOR, "k1_wM", "k8_wM") for s in (0, 1))
+    assert sorted(p.name for p in (tmp_path / "rows").iterdir()) == sorted(
+        f"{n}_s{s}.json" for n in (study.FLOOR, "k1_wM", "k8_wM") for s in (0, 1))
+    text = (tmp_path / "study.md").read_text()
+    assert "| k8_wM | k1_wM | 2 | " in text and f"| k1_wM | {study.FLOOR} | 2 | " in text
+    study.main(argv)  # every row exists: nothing reruns
+    assert "[study]" not in capsys.readouterr().out
 
 
 def test_unknown_setting_is_refused_before_any_work(tmp_path, study):
