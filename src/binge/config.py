@@ -51,6 +51,9 @@ __all__ = [
     "from_dict",
     "to_dict",
     "apply_overrides",
+    "parse_override",
+    "check_override",
+    "describe_type",
 ]
 
 
@@ -462,7 +465,7 @@ def _check_value(value: Any, annotation: Any, where: str) -> Any:
                 return _check_value(value, arg, where)
             except ConfigError as err:
                 errors.append(str(err))
-        raise ConfigError(f"{where}: {value!r} does not fit {annotation}")
+        raise ConfigError(f"{where}: expected {describe_type(annotation)}, got {value!r}")
     if origin is Literal:
         if value not in args:
             raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
@@ -505,6 +508,23 @@ def _check_value(value: Any, annotation: Any, where: str) -> Any:
     return value
 
 
+def describe_type(annotation: Any) -> str:
+    """An annotation in words for an error message: ``Optional[int]`` → "an integer or null",
+    ``Literal["a", "b"]`` → "'a' or 'b'"."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (Union, types.UnionType, Literal):
+        words = [describe_type(a) if origin is not Literal else repr(a)
+                 for a in args if a is not type(None)]
+        words += ["null"] if type(None) in args else []
+        return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+    if origin in (list, tuple):
+        return "a list"
+    if origin is dict or dataclasses.is_dataclass(annotation) or annotation is ObjectiveConfig:
+        return "a mapping"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+            type(None): "null"}.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
 def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
     """Build dataclass ``cls`` from a nested dict; unknown keys are errors naming the key.
 
@@ -518,11 +538,23 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
         raise ConfigError(
             f"{where}: unknown key(s) {unknown}; valid keys are {sorted(names)}"
         )
+    if cls is Config:
+        return _config_from_dict(data, hints, where)  # type: ignore[return-value]
     kwargs = {k: _check_value(v, hints[k], f"{where}.{k}") for k, v in data.items()}
-    out = cls(**kwargs)
-    if isinstance(out, Config):
-        validate(out, where)
-    return out
+    return cls(**kwargs)
+
+
+def _config_from_dict(data: dict[str, Any], hints: dict[str, Any], where: str) -> "Config":
+    """A whole :class:`Config`: every section but ``objective`` is checked and its ranges too
+    before the objective registry is consulted (it imports torch), so that a wrong key or value
+    anywhere else is refused in a fraction of a second (docs/cli.md "Failing fast")."""
+    kwargs = {k: _check_value(v, hints[k], f"{where}.{k}") for k, v in data.items()
+              if k != "objective"}
+    out = Config(**kwargs, objective=None)  # type: ignore[arg-type]
+    check_ranges(out, where)
+    out.objective = (_check_value(data["objective"], ObjectiveConfig, f"{where}.objective")
+                     if "objective" in data else ObjectiveConfig())
+    return validate(out, where)
 
 
 def _ranges(cfg: "Config") -> list[tuple[str, bool, str]]:
@@ -586,8 +618,10 @@ def check_ranges(cfg: "Config", where: str = "config") -> None:
         if not holds:
             section, name = key.split(".")
             value = getattr(getattr(cfg, section), name)
-            raise ConfigError(f"{where}: {key}={value!r} must be {must}; set it with "
+            err = ConfigError(f"{where}: {key}={value!r} must be {must}; set it with "
                               f"{key}=VALUE or in the file")
+            err.key, err.must = key, must  # load_config names the override that set it
+            raise err
 
 
 def validate(cfg: "Config", where: str = "config") -> "Config":
@@ -620,20 +654,75 @@ def to_dict(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
 
 
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``"section.key=value"`` → (``["section", "key"]``, the value parsed as YAML). A missing
+    ``=``, an empty key part or a value that is not YAML is a :class:`ConfigError` naming the
+    override as typed and the form it must take."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r}: expected the form section.key=value "
+                          "(e.g. sampling.k=4)")
+    dotted, raw = item.split("=", 1)
+    parts = dotted.strip().split(".")
+    if not all(p.strip() for p in parts):
+        raise ConfigError(f"override {item!r}: {'no key before =' if not dotted.strip() else 'an empty key part in ' + repr(dotted)}; "
+                          "write section.key=value (e.g. sampling.k=4)")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"override {item!r}: the value {raw!r} is not valid YAML "
+                          f"({problem}); quote a string, close a [list]") from None
+    return [p.strip() for p in parts], value
+
+
+def check_override(cls: type, item: str) -> None:
+    """Check one override against the schema of ``cls`` on its own, so that an unknown key or a
+    value of the wrong type is blamed on the override as typed (not on the config file) with
+    the fix: the valid keys, or the kind of value the key takes. Raises :class:`ConfigError`."""
+    import difflib
+
+    parts, value = parse_override(item)
+    node: Any = cls
+    for i, part in enumerate(parts):
+        dotted = ".".join(parts[: i + 1])
+        if node is ObjectiveConfig:  # checked against the objective registry (imports torch)
+            rest: Any = value
+            for key in reversed(parts[i:]):
+                rest = {key: rest}
+            try:
+                _objective_from_dict(rest, "objective")
+            except ConfigError as err:
+                raise ConfigError(f"override {item!r}: {err}") from None
+            return
+        if not dataclasses.is_dataclass(node):
+            if typing.get_origin(node) is dict:  # free-form constructor arguments
+                return
+            raise ConfigError(f"override {item!r}: {'.'.join(parts[:i])} is not a section (it "
+                              f"takes {describe_type(node)}); write {'.'.join(parts[:i])}=VALUE")
+        hints = typing.get_type_hints(node)
+        names = sorted(f.name for f in dataclasses.fields(node))
+        if part not in names:
+            close = difflib.get_close_matches(part, names, n=1)
+            hint = f"did you mean {'.'.join([*parts[:i], close[0]])}? " if close else ""
+            section = ".".join(parts[:i]) or "the config"
+            raise ConfigError(f"override {item!r}: unknown key(s) [{part!r}] in {section}; "
+                              f"{hint}valid keys are {names}")
+        node = hints[part]
+    if dataclasses.is_dataclass(node) and not isinstance(value, dict):
+        raise ConfigError(f"override {item!r}: {dotted} is a section; set one of its keys "
+                          f"({dotted}.KEY=VALUE)")
+    try:
+        _check_value(value, node, dotted)
+    except ConfigError as err:
+        raise ConfigError(f"override {item!r}: {err}; write {dotted}=VALUE with VALUE "
+                          f"{describe_type(node)}") from None
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``section.key=value`` overrides; values are parsed as YAML scalars/lists."""
     for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"override {item!r}: expected the form section.key=value")
-        dotted, raw = item.split("=", 1)
-        try:
-            value = yaml.safe_load(raw) if raw != "" else None
-        except yaml.YAMLError as err:
-            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-            raise ConfigError(f"override {item!r}: the value {raw!r} is not valid YAML "
-                              f"({problem}); quote a string, close a [list]") from None
+        parts, value = parse_override(item)
         node = data
-        parts = dotted.strip().split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
@@ -670,8 +759,19 @@ def load_config(
             raise ConfigError(f"{path}: the top level must be a mapping")
         data = loaded
         where = str(path)
-    data = apply_overrides(data, list(overrides or []))
-    return from_dict(cls, data, where)
+    overrides = list(overrides or [])
+    for item in overrides:
+        check_override(cls, item)
+    data = apply_overrides(data, overrides)
+    try:
+        return from_dict(cls, data, where)
+    except ConfigError as err:  # a range set by an override: blame the override, as typed
+        key = getattr(err, "key", None)
+        given = [o for o in overrides if key and ".".join(parse_override(o)[0]) == key]
+        if given:
+            raise ConfigError(f"override {given[-1]!r}: {key} must be {err.must}; give "
+                              "another value") from None
+        raise
 
 
 # ----------------------------------------------------------------------------- shipped configs

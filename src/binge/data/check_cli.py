@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 HELP = "probe media files and say what binge prepare will do with each (no transcoding)"
 DESCRIPTION = """\
@@ -39,6 +40,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """A SRC, --metadata or --corpus the user named that is not there is a user error (exit 2,
+    as for ``binge prepare``), found before any file is probed: a mistyped --corpus would
+    otherwise check the files as for a new corpus, without a word."""
+    from binge.data.cli import _check_inputs_exist
+    from binge.data.prepare import PrepareError
+
+    _check_inputs_exist(list(args.sources), args.metadata)
+    if args.corpus is not None:
+        corpus = Path(args.corpus)
+        if not corpus.is_dir():
+            raise PrepareError(f"--corpus {corpus} does not exist; give the folder of a corpus "
+                               "binge prepare wrote (or leave --corpus out for a new corpus)")
+        if not (corpus / "corpus.json").is_file():
+            raise PrepareError(f"--corpus {corpus} is not a corpus written by binge prepare (no "
+                               "corpus.json); give that folder (or leave --corpus out for a new "
+                               "corpus)")
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
@@ -51,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         cfg = load_config(args.config, [])
+        _check_paths(args)
         rows = check_sources(args.sources, args.metadata, cfg.data, out_dir=args.corpus,
                              out_csv=args.out, progress=not args.quiet)
     except (ConfigError, PrepareError) as err:
