@@ -130,7 +130,7 @@ def test_binge_scenes_detects_resumes_and_imports(tiny_world, tiny_corpus, tmp_p
             [c for c in _ground_truth_cuts(tiny_world, t) if c < durations[t]])
     assert main(["scenes", str(corpus), "--scenes", str(gt)]) == 0
     assert read_scenes_csv(corpus / "scenes.csv", durations) == truth
-    assert json.loads((corpus / "scenes.json").read_text())["source"] == "user"
+    assert json.loads((corpus / "scenes.json").read_text())["source"] == "user CSV"
     capsys.readouterr()
     assert main(["scenes", str(corpus), "--scenes", str(tmp_path / "none.csv")]) == 2
     assert "binge scenes:" in capsys.readouterr().err

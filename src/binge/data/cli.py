@@ -13,6 +13,11 @@ shorter side data.short_side (H.264, no B-frames, a keyframe at every snippet st
 store the audio as fp16 log-mel (mono, data.sample_rate) and write manifest.csv with a
 show-disjoint 90/10 train/heldout split. Bad files are listed in skipped.csv.
 
+Scene boundaries (docs/sampling.md): detected on the frames transcoded (data.scene_detector,
+default adaptive; null: off) into scenes.csv + scenes.json; --scenes CSV brings your own
+instead (title_id, scene, start_s, end_s; detection is then off), checked against the
+prepared titles exactly as `binge scenes CORPUS --scenes CSV` does.
+
 Resumable: rerun the same command after an interruption; finished titles are kept.
 Cluster array jobs: run `--shard i/N` for i = 0..N-1, then the command once without
 --shard to assemble the manifest (it redoes nothing); `--slurm --array N` submits both through
@@ -27,6 +32,7 @@ examples:
   binge prepare ~/videos --out corpus
   binge prepare world/titles --metadata world/metadata.csv --config configs/tiny.yaml --out corpus
   binge prepare ~/videos --out corpus data.heldout_fraction=0.2 --workers 4
+  binge prepare ~/movies --out corpus --scenes my_scenes.csv
   binge prepare ~/videos --out corpus --slurm --array 64 --partition cpu
 """
 
@@ -59,6 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="titles prepared in parallel (processes; default 1)")
     parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="i/N",
                         help="prepare only shard i of N (array jobs)")
+    parser.add_argument("--scenes", metavar="CSV",
+                        help="scene boundaries to use instead of detecting them (title_id, "
+                             "scene, start_s, end_s), checked against the prepared titles; with "
+                             "--shard give it to the assemble run too")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     from binge.cluster import add_slurm_arguments
 
@@ -78,6 +88,34 @@ def _check_inputs_exist(sources: list[str], metadata: "str | None") -> None:
     if metadata and not os.path.isfile(metadata):
         raise PrepareError(f"--metadata {metadata} does not exist; check the path (nothing was "
                            "written)")
+
+
+def _check_scenes_file(path: str) -> str:
+    """``--scenes CSV``: its format (columns, numbering, contiguity) is checked before anything
+    is prepared; its titles and coverage after (:func:`binge.data.scenes.import_scenes_csv`).
+    Returns the absolute path (array tasks may run elsewhere)."""
+    import os
+
+    from binge.data.prepare import PrepareError
+    from binge.data.scenes import read_scenes_csv
+
+    if not os.path.isfile(path):
+        raise PrepareError(f"--scenes {path} does not exist; check the path (nothing was written)")
+    read_scenes_csv(path)
+    return os.path.abspath(path)
+
+
+def _import_scenes(out: str, csv_path: str) -> str:
+    """The `binge scenes --scenes` path, after prepare; a CSV that does not fit is a user error
+    that keeps the prepared titles."""
+    from binge.data.scenes import SceneError, import_scenes_csv
+
+    try:
+        path = import_scenes_csv(out, csv_path)
+    except SceneError as err:
+        raise SceneError(f"{err} (the prepared titles are kept: fix the CSV, then run `binge "
+                         f"scenes {out} --scenes {csv_path}`)") from None
+    return str(path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +140,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         cfg = load_config(args.config, [*args.overrides, *overrides])
+        if args.scenes:  # the user's boundaries: no detection
+            import dataclasses
+
+            args.scenes = _check_scenes_file(args.scenes)
+            cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, scene_detector=None))
         if not (Path(args.out).is_dir() and any(Path(args.out).iterdir())):
             _check_inputs_exist(sources, args.metadata)  # an existing corpus checks its own way
         check_cluster_flags(args)
@@ -117,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
             report = prepare_corpus(sources, args.out, metadata=args.metadata, data=cfg.data,
                                     workers=args.workers, shard=args.shard,
                                     progress=not args.quiet)
+            scenes = _import_scenes(args.out, args.scenes) if args.scenes and report.manifest \
+                else None
     except (ConfigError, CorpusError, PrepareError, ClusterError, LockError) as err:
         print(f"binge prepare: {err}", file=sys.stderr)
         return 2  # a user error (docs/cli.md): fix the command and rerun
@@ -127,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
     where = report.manifest or f"{args.out} (shard {args.shard[0]}/{args.shard[1]})"
     print(f"prepared {len(report.title_ids)} titles ({report.new} new, {report.reused} "
           f"already done) into {where}; skipped {len(report.skipped)}")
+    if scenes:
+        print(f"scenes from {args.scenes} written to {scenes}")
     for path, reason in report.skipped:
         print(f"  skipped {path}: {reason}")
     for title_id, lost_s, where in report.lossy:  # kept, with what was lost (manifest.csv)

@@ -11,7 +11,10 @@ decode loop (``binge prepare``'s transcode, or ``binge scenes`` on a prepared co
 0 s, are contiguous (``end_s`` of scene ``j`` = ``start_s`` of scene ``j + 1``) and cover the
 title (the last ``end_s`` equals the manifest's ``duration_s`` within
 :data:`END_TOLERANCE_S`). ``scenes.json`` beside it records where the boundaries came from
-(detector and its settings, or the user's file).
+(:func:`write_corpus_scenes`: ``source`` is ``"detected at prepare"`` or ``"detected"`` with the
+detector and its settings, ``"user CSV"`` with the file's path and SHA-256, or ``"world ground
+truth"``) and the SHA-256 of the CSV it describes; a pretraining run records which scenes it
+sampled from (:func:`record_run_scenes`: ``RUN/scenes.json``).
 
 Snippet view: snippet ``m`` of a title covers ``[m·L, (m+1)·L)`` and belongs to the scene that
 holds its centre ``(m + ½)·L``; a scene that holds no snippet centre is dropped. Each title
@@ -22,7 +25,9 @@ which is what :class:`binge.sampling.HierarchicalBatchSampler` takes as ``scenes
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -60,6 +65,10 @@ __all__ = [
     "read_title_cuts",
     "detect_title",
     "write_corpus_scenes",
+    "import_scenes_csv",
+    "file_sha256",
+    "scenes_record",
+    "record_run_scenes",
     "detect_corpus",
     "PrepareSceneHook",
     "prepare_scene_hook",
@@ -72,6 +81,7 @@ END_TOLERANCE_S = 0.5
 _CONTIGUITY_TOLERANCE_S = 1e-3
 
 Scenes = dict[str, list[tuple[float, float]]]  # title_id -> [(start_s, end_s), ...]
+log = logging.getLogger(__name__)
 
 
 class SceneError(ConfigError):
@@ -265,7 +275,7 @@ def read_scenes_csv(path: str | Path,
     if not path.is_file():
         raise SceneError(f"{path} does not exist: run `binge scenes CORPUS` to detect scenes, "
                          "or pass a scenes CSV (columns title_id, scene, start_s, end_s)")
-    raw: dict[str, list[tuple[int, float, float]]] = {}
+    raw: dict[str, list[tuple[int, float, float, int]]] = {}
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in SCENE_COLUMNS if c not in (reader.fieldnames or [])]
@@ -278,59 +288,78 @@ def read_scenes_csv(path: str | Path,
             except (TypeError, ValueError):
                 raise SceneError(f"{path}:{line}: scene must be an integer and start_s, end_s "
                                  f"numbers (got {row})") from None
-            raw.setdefault(row["title_id"], []).append(item)
+            if not row["title_id"]:
+                raise SceneError(f"{path}:{line}: empty title_id; give the manifest's title_id "
+                                 "of the title")
+            raw.setdefault(row["title_id"], []).append((*item, line))
+    if not raw:
+        raise SceneError(f"{path}: no rows; give one row per scene (title_id, scene, start_s, "
+                         "end_s)")
     scenes = {t: _title_scenes(path, t, rows) for t, rows in raw.items()}
     if durations is not None:
-        validate_scenes(scenes, durations, where=str(path))
+        lines = {t: (min(rows)[3], max(rows)[3]) for t, rows in raw.items()}
+        validate_scenes(scenes, durations, where=str(path), lines=lines)
     return scenes
 
 
 def _title_scenes(path: Path, title_id: str,
-                  rows: list[tuple[int, float, float]]) -> list[tuple[float, float]]:
+                  rows: list[tuple[int, float, float, int]]) -> list[tuple[float, float]]:
+    """One title's rows ``(scene, start_s, end_s, csv line)`` as contiguous scenes; errors
+    name ``path:line``."""
     rows = sorted(rows)
-    ids = [r[0] for r in rows]
-    if ids != list(range(len(rows))):
-        raise SceneError(f"{path}: title {title_id!r} has scene numbers {ids[:8]}…; number "
-                         "each title's scenes 0, 1, 2, … in time order")
+    for want, (j, _, _, line) in enumerate(rows):
+        if j != want:
+            raise SceneError(f"{path}:{line}: title {title_id!r} scene {j} where scene {want} "
+                             f"was expected (numbers {[r[0] for r in rows][:8]}); number each "
+                             "title's scenes 0, 1, 2, … in time order")
     out = []
-    for j, start, end in rows:
+    for j, start, end, line in rows:
         if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
-            raise SceneError(f"{path}: title {title_id!r} scene {j}: end_s {end} must be "
+            raise SceneError(f"{path}:{line}: title {title_id!r} scene {j}: end_s {end} must be "
                              f"after start_s {start}")
         out.append((start, end))
     if abs(out[0][0]) > _CONTIGUITY_TOLERANCE_S:
-        raise SceneError(f"{path}: title {title_id!r} scene 0 starts at {out[0][0]} s; the "
-                         "first scene must start at 0")
+        raise SceneError(f"{path}:{rows[0][3]}: title {title_id!r} scene 0 starts at "
+                         f"{out[0][0]} s; the first scene must start at 0")
     for j in range(1, len(out)):
         if abs(out[j][0] - out[j - 1][1]) > _CONTIGUITY_TOLERANCE_S:
-            raise SceneError(f"{path}: title {title_id!r}: scene {j - 1} ends at "
+            raise SceneError(f"{path}:{rows[j][3]}: title {title_id!r}: scene {j - 1} ends at "
                              f"{out[j - 1][1]} s but scene {j} starts at {out[j][0]} s; scenes "
                              "must be contiguous (end_s of one = start_s of the next)")
     return out
 
 
 def validate_scenes(scenes: Mapping[str, Sequence[tuple[float, float]]],
-                    durations: Mapping[str, float], where: str = "scenes") -> None:
+                    durations: Mapping[str, float], where: str = "scenes",
+                    lines: Optional[Mapping[str, tuple[int, int]]] = None) -> None:
     """Check that ``scenes`` has exactly the corpus titles and covers each one.
+
+    ``lines``: per title, the CSV lines of its first and last scene (named in the errors).
 
     Raises:
         SceneError: titles missing or unknown, or a last scene that does not end at the
             title's duration (± :data:`END_TOLERANCE_S`).
     """
+    def at(title_id: str, which: int) -> str:
+        return f"{where}:{lines[title_id][which]}" if lines and title_id in lines else where
+
     missing = sorted(set(durations) - set(scenes))
-    unknown = sorted(set(scenes) - set(durations))
+    unknown = sorted(set(scenes) - set(durations), key=lambda t: at(t, 0))
     if missing:
         raise SceneError(f"{where}: no scenes for {len(missing)} corpus title(s) "
-                         f"({', '.join(missing[:5])}…); give every title of the manifest")
+                         f"({', '.join(missing[:5])}…); give every title of the manifest "
+                         "(column title_id of manifest.csv)")
     if unknown:
-        raise SceneError(f"{where}: {len(unknown)} title(s) not in the corpus manifest "
-                         f"({', '.join(unknown[:5])}…); remove their rows")
+        raise SceneError(f"{at(unknown[0], 0)}: title {unknown[0]!r} is not in the corpus "
+                         f"manifest ({len(unknown)} title(s) not in the corpus manifest: "
+                         f"{', '.join(unknown[:5])}); use the manifest's title_id, or remove "
+                         "their rows")
     for title_id, rows in scenes.items():
         end, duration = rows[-1][1], float(durations[title_id])
         if abs(end - duration) > END_TOLERANCE_S:
-            raise SceneError(f"{where}: title {title_id!r}: the last scene ends at {end} s "
-                             f"but the title lasts {duration} s; scenes must cover the title "
-                             f"(± {END_TOLERANCE_S} s)")
+            raise SceneError(f"{at(title_id, 1)}: title {title_id!r}: the last scene ends at "
+                             f"{end} s but the title lasts {duration} s (manifest duration_s); "
+                             f"scenes must cover the title (± {END_TOLERANCE_S} s)")
 
 
 def snippet_scene_starts(scenes: Sequence[tuple[float, float]], num_snippets: int,
@@ -400,11 +429,75 @@ def sampling_scenes(cfg: "Config", title_ids: Sequence[str],
     from binge.data.corpus import read_manifest
 
     corpus = Path(cfg.data.corpus)
-    path = Path(cfg.sampling.scenes) if cfg.sampling.scenes else corpus / "scenes.csv"
+    path = _sampling_csv(cfg)
     durations = {r["title_id"]: float(r["duration_s"]) for r in read_manifest(corpus)}
     scenes = read_scenes_csv(path, durations)
     L = cfg.data.snippet_seconds
     return [snippet_scene_starts(scenes[t], int(m), L) for t, m in zip(title_ids, num_snippets)]
+
+
+def _sampling_csv(cfg: "Config") -> Path:
+    """The scenes CSV the scene policies read: ``sampling.scenes``, else CORPUS/scenes.csv."""
+    return Path(cfg.sampling.scenes) if cfg.sampling.scenes else Path(cfg.data.corpus) / "scenes.csv"
+
+
+def scenes_record(cfg: "Config") -> Optional[dict[str, Any]]:
+    """Which scenes a run with ``cfg`` samples from, or None when no scene policy is set.
+
+    ``{"csv": absolute path, "csv_sha256", "source": the description beside the CSV
+    (scenes.json: detector and settings, user CSV and its SHA-256, or world ground truth) or
+    None when there is none, "matches_description": whether the CSV is the one that
+    description was written with (False: edited since, or no description)}``.
+
+    Raises:
+        SceneError: the CSV does not exist.
+    """
+    if not sampling_needs_scenes(cfg):
+        return None
+    path = _sampling_csv(cfg)
+    if not path.is_file():
+        raise SceneError(f"{path} does not exist: run `binge scenes CORPUS` to detect scenes, "
+                         "or set sampling.scenes to a scenes CSV")
+    digest = file_sha256(path)
+    info = _read_description(path.with_suffix(".json"))
+    return {"csv": str(path.resolve()), "csv_sha256": digest, "source": info,
+            "matches_description": bool(info) and info.get("csv_sha256") == digest}
+
+
+def record_run_scenes(cfg: "Config", run_dir: str | Path, resumed: bool,
+                      write: bool = True) -> Optional[dict[str, Any]]:
+    """Write ``run_dir/scenes.json`` (:func:`scenes_record`): the scenes a pretraining run
+    samples from, so that a result can be traced to its boundaries. Returns the record; None
+    (and nothing written) when no scene policy is set. ``write=False`` (ranks other than 0):
+    check only.
+
+    A resumed run (``resumed``) whose recorded ``csv_sha256`` differs from the CSV's now is
+    refused (its batches would no longer be the ones it started with); a CSV without a
+    matching description is logged as a warning.
+
+    Raises:
+        SceneError: the scenes changed under a resumed run, or the CSV does not exist.
+    """
+    record = scenes_record(cfg)
+    if record is None:
+        return None
+    target = Path(run_dir) / "scenes.json"
+    before = _read_description(target)
+    if resumed and before and before.get("csv_sha256") != record["csv_sha256"]:
+        raise SceneError(
+            f"{record['csv']} is not the scenes file run {run_dir} started with (sha256 "
+            f"{str(before.get('csv_sha256'))[:12]}…, from {_source_text(before.get('source') or {})}; "
+            f"now {record['csv_sha256'][:12]}…, from {_source_text(record['source'] or {})}): "
+            "restore those scenes (binge scenes CORPUS with the recorded settings), or start a "
+            "new run (train.out_dir=NEW)")
+    if write:
+        if not record["matches_description"]:
+            log.warning("%s: no description matches this file (scenes.json missing, or the "
+                        "CSV was edited after it was written); the run records only its sha256",
+                        record["csv"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_json(record, target, indent=1, sort_keys=True)
+    return record
 
 
 # ----------------------------------------------------------------------------- corpus files
@@ -450,11 +543,66 @@ def write_corpus_scenes(corpus_dir: str | Path, scenes: Mapping[str, Sequence[tu
     validate_scenes(scenes, durations, where=str(out or Path(corpus_dir) / "scenes.csv"))
     path = Path(out) if out is not None else Path(corpus_dir) / "scenes.csv"
     ordered = {t: scenes[t] for t in durations}
+    described = path.with_suffix(".json")
+    old = _read_description(described)
+    if old and _source_text(old) != _source_text(info):
+        log.warning("%s: replacing scenes from %s with scenes from %s", path,
+                    _source_text(old), _source_text(info))
     write_scenes_csv(path, ordered)
     counts = [len(v) for v in ordered.values()]
     write_json({**info, "titles": len(counts), "scenes": int(sum(counts)),
-                "csv": path.name}, path.with_suffix(".json"), indent=1, sort_keys=True)
+                "csv": path.name, "csv_sha256": file_sha256(path)}, described,
+               indent=1, sort_keys=True)
     return path
+
+
+def _read_description(path: Path) -> Optional[dict[str, Any]]:
+    """A scenes CSV's description (``scenes.json``), None when absent or unreadable."""
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def _source_text(info: Mapping[str, Any]) -> str:
+    """One line: where a scenes.json says its boundaries came from."""
+    source = str(info.get("source", "unknown"))
+    if "detector" in info:
+        d = info["detector"]
+        return (f"{source} ({d.get('method')}, threshold {d.get('threshold')}, "
+                f"min_scene_s {d.get('min_scene_s')})")
+    return f"{source} ({info['path']})" if "path" in info else source
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_scenes_csv(corpus_dir: str | Path, csv_path: str | Path,
+                      out: Optional[str | Path] = None) -> Path:
+    """Bring a user's boundaries into a prepared corpus (``binge scenes --scenes`` and
+    ``binge prepare --scenes``): validate ``csv_path`` against the manifest (known title ids,
+    contiguous, covering each title; :func:`read_scenes_csv`), then write ``scenes.csv`` (or
+    ``out``) and ``scenes.json`` with ``source: "user CSV"``, the file's absolute path and its
+    SHA-256.
+
+    Raises:
+        SceneError: the CSV does not fit the corpus (the message names the file and line).
+        CorpusError: ``corpus_dir`` is not a prepared corpus.
+    """
+    from binge.data.corpus import read_manifest
+
+    durations = {r["title_id"]: float(r["duration_s"]) for r in read_manifest(Path(corpus_dir))}
+    scenes = read_scenes_csv(csv_path, durations)
+    info = {"source": "user CSV", "path": str(Path(csv_path).resolve()),
+            "sha256": file_sha256(csv_path)}
+    return write_corpus_scenes(corpus_dir, scenes, durations, info, out=out)
 
 
 def detect_corpus(corpus_dir: str | Path, rows: Sequence[Mapping[str, Any]],

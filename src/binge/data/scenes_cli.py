@@ -7,7 +7,8 @@ import argparse
 HELP = "detect (or import) the scene boundaries of a prepared corpus"
 DESCRIPTION = """\
 Write CORPUS/scenes.csv (title_id, scene, start_s, end_s: contiguous scenes covering each
-title), CORPUS/scenes.json (where the boundaries came from) and run_info-scenes.json beside the
+title), CORPUS/scenes.json (where the boundaries came from: detector and settings, user CSV
+path and sha256, or world ground truth; and the CSV's sha256) and run_info-scenes.json beside the
 CSV (binge.runinfo: versions, argv, host, start/end time; on success), for the scene sampling
 policies (sampling.window=scene, sampling.scene_policy=distinct; docs/sampling.md).
 
@@ -16,9 +17,10 @@ re-transcoded). Resumable: each title's cuts are kept in CORPUS/scenes/<title_id
 the detector settings, and a rerun with the same settings detects only the titles missing.
 Titles whose cuts `binge prepare` already recorded with the same settings are not decoded.
 
---scenes CSV brings your own boundaries (same columns) instead; --from-world WORLD takes the
-ground-truth scenes of a TV world made by `binge world`. --out writes the CSV elsewhere (e.g.
-to keep detected and ground-truth scenes side by side; point sampling.scenes at it).
+--scenes CSV brings your own boundaries (same columns, the manifest's title_id values)
+instead, as `binge prepare --scenes CSV` does at the end of prepare; --from-world WORLD takes
+the ground-truth scenes of a TV world made by `binge world`. --out writes the CSV elsewhere
+(e.g. to keep detected and ground-truth scenes side by side; point sampling.scenes at it).
 
 examples:
   binge scenes corpus/world
@@ -76,18 +78,19 @@ def _run(args: argparse.Namespace):
 
     from binge.data.corpus import read_corpus_params, read_manifest
     from binge.data.scenes import (
-        DetectorSettings, read_scenes_csv, scenes_from_world, write_corpus_scenes,
+        DetectorSettings, import_scenes_csv, scenes_from_world, write_corpus_scenes,
     )
 
     corpus = Path(args.corpus)
+    if args.scenes:  # the path `binge prepare --scenes` takes too
+        path = import_scenes_csv(corpus, args.scenes, out=args.out)
+        return path, json.loads(path.with_suffix(".json").read_text())
     rows = read_manifest(corpus)
     durations = {r["title_id"]: float(r["duration_s"]) for r in rows}
-    if args.scenes:
-        scenes = read_scenes_csv(args.scenes, durations)
-        info = {"source": "user", "path": str(Path(args.scenes).resolve())}
-    elif args.from_world:
+    if args.from_world:
         scenes = scenes_from_world(args.from_world, list(durations), durations)
-        info = {"source": "world ground truth", "path": str(Path(args.from_world).resolve())}
+        info = {"source": "world ground truth", "path": str(Path(args.from_world).resolve()),
+                **_world_identity(Path(args.from_world))}
     else:
         settings = DetectorSettings(method=args.detector, threshold=args.threshold,
                                     min_scene_s=args.min_scene_s, width=args.width)
@@ -96,6 +99,17 @@ def _run(args: argparse.Namespace):
         info = {"source": "detected", "detector": settings.as_dict(), "fps": fps}
     path = write_corpus_scenes(corpus, scenes, durations, info, out=args.out)
     return path, json.loads(path.with_suffix(".json").read_text())
+
+
+def _world_identity(world) -> dict:
+    """The preset and seed a TV world was generated with (its world.json), when readable."""
+    import json
+
+    try:
+        meta = json.loads((world / "world.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: meta[k] for k in ("preset", "seed") if isinstance(meta, dict) and k in meta}
 
 
 def _detect_all(corpus, rows, settings, fps, progress: bool):

@@ -25,7 +25,8 @@ from torch.utils.data import DataLoader
 from binge.config import Config, ConfigError, to_dict
 from binge.io import atomic_write_text
 from binge.train.callbacks import Callback, CallbackList
-from binge.train.checkpoint import CheckpointManager, capture_rng_state, load_checkpoint, restore_rng_state
+from binge.train.checkpoint import (CheckpointError, CheckpointManager, capture_rng_state,
+                                   load_checkpoint, restore_rng_state)
 from binge.distributed import (
     DistInfo,
     all_gather_object,
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 _RESUME_SECTIONS = ("data", "augment", "sampling", "model", "objective", "optim")
 #: … except these runtime knobs (a moved corpus is still checked by its manifest's parameters).
 _RESUME_FREE = {"data.corpus", "data.num_workers", "data.pin_memory"}
+#: what :meth:`Trainer.save_checkpoint` writes and a resume needs
+_CHECKPOINT_KEYS = ("model", "objective", "optimizer", "schedule", "step", "rng", "config")
 
 
 class TrainStep(nn.Module):
@@ -151,11 +154,18 @@ class Trainer:
         if cfg.train.deterministic:
             torch.use_deterministic_algorithms(True)
         seed_everything(cfg.train.seed)  # same model init on every rank
+        resume_from = self._read_resume(resume)  # format and config checked before building
         self._build_data()
+        if resume_from is not None:
+            self._check_resume_corpus(*resume_from)  # before the model is built
         self._build_model()
         seed_everything(cfg.train.seed, rank=env.rank)  # per-rank streams from here on
         self.step = 0
-        self._maybe_resume(resume)
+        self._resumed_window: Optional[dict[str, Any]] = None
+        if resume_from is not None:
+            self._resume(*resume_from)
+        from binge.data.scenes import record_run_scenes  # RUN/scenes.json: the scenes sampled
+        record_run_scenes(cfg, self.out_dir, resumed=self.step > 0, write=self.is_main)
         self.logger = MetricsLogger(self.out_dir, enabled=self.is_main)
         if self.is_main:
             self.logger.truncate_after(self.step)
@@ -250,19 +260,33 @@ class Trainer:
         self.bf16 = precision == "bf16" or (precision == "auto" and env.device.type == "cuda")
 
     # ------------------------------------------------------------------ checkpoints
-    def _maybe_resume(self, resume: "bool | str | Path") -> None:
+    def _read_resume(self, resume: "bool | str | Path") -> "Optional[tuple[Path, dict[str, Any]]]":
+        """The checkpoint to resume from, read and checked before the dataset and the model are
+        built (issue 15 "fail fast"): a file that is not a binge pretraining checkpoint, or one
+        of a run with other settings, is refused at once. None: nothing to resume."""
         if resume is False:
-            return
+            return None
         path = self.ckpts.last if resume is True else Path(resume)
         if resume is True and not path.exists():
-            return
+            return None
         state = load_checkpoint(path)
+        if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+            raise CheckpointError(f"cannot resume from {path}: not a checkpoint of binge pretrain "
+                                  "(no config in it); pass a step_*.pt or last.pt of a run")
         diffs = _config_differences(state["config"], to_dict(self.cfg))
         if diffs:
             raise ConfigError(
                 f"cannot resume from {path}: the configuration changed ({'; '.join(diffs)}); "
                 "use the original settings, or a new train.out_dir to start over"
             )
+        missing = sorted(set(_CHECKPOINT_KEYS) - set(state))
+        if missing:
+            raise CheckpointError(f"cannot resume from {path}: not a complete checkpoint of binge "
+                                  f"pretrain (missing {missing}); pass a step_*.pt or last.pt of "
+                                  "a run, or --restart")
+        return path, state
+
+    def _check_resume_corpus(self, path: Path, state: dict[str, Any]) -> None:
         saved = state.get("corpus_identity")
         if saved is not None and saved != self.corpus_identity:
             raise ConfigError(
@@ -270,6 +294,8 @@ class Trainer:
                 "than the corpus this run trained on (a moved corpus is fine, another one is not); "
                 "point data.corpus at that corpus, or use a new train.out_dir (or --restart)"
             )
+
+    def _resume(self, path: Path, state: dict[str, Any]) -> None:
         # a checkpoint from before Eq. 1's heads moved to the objective: mapped onto it
         model_state, objective_state = self.objective.adopt_legacy_state(state["model"], state["objective"])
         self.step_module.model.load_state_dict(model_state)
@@ -286,6 +312,7 @@ class Trainer:
                 "same (they follow from seed, epoch and step) but per-rank RNG streams restart",
                 self.env.world_size, len(rngs),
             )
+        self._resumed_window = state.get("log_window")  # the steps since the last log record
         if self.is_main:
             logger.info("resumed from %s at step %d", path, self.step)
 
@@ -308,6 +335,9 @@ class Trainer:
             "world_size": self.env.world_size,
             "config": to_dict(self.cfg),
             "corpus_identity": self.corpus_identity,
+            # the running sums of the log record in progress: a resumed run's first record
+            # averages the same steps as an uninterrupted run's (issue 15)
+            "log_window": self._window.state() if getattr(self, "_window", None) else None,
         }
         return self.ckpts.save(state, self.step)
 
@@ -412,7 +442,7 @@ class Trainer:
                        dynamic_ncols=True)
         stopped = False
         self.step_module.train()
-        window = _Window(env.device)
+        window = self._window = _Window(env.device, self._resumed_window)
         try:
             while self.step < self.total_steps and not stopped:
                 epoch, in_epoch = divmod(self.step, self.steps_per_epoch)
@@ -433,7 +463,7 @@ class Trainer:
                         self.callbacks.after_epoch(self, epoch)
                     if self.step % cfg.train.log_every_steps == 0 or self.step == self.total_steps:
                         self._log(window, epoch, bar)
-                        window = _Window(env.device)
+                        window = self._window = _Window(env.device)
                     stopped = self._stop_agreed(flag)
                     if stopped or self.step % cfg.train.checkpoint_every_steps == 0 \
                             or self.step == self.total_steps:
@@ -466,19 +496,34 @@ class Trainer:
 
 
 class _Window:
-    """Losses and timings accumulated between two log records."""
+    """Losses and timings accumulated between two log records.
 
-    def __init__(self, device: torch.device) -> None:
+    ``restored`` (:meth:`state` of the window a checkpoint was written in) carries the loss sums
+    and step count of the steps before a kill into the resumed run, so that its first record
+    averages every step since the last record, as an uninterrupted run's does; the rates
+    (snippets/s, data wait) are measured over this process's steps only (``timed_steps``)."""
+
+    def __init__(self, device: torch.device, restored: Optional[dict[str, Any]] = None) -> None:
         self.device = device
         self.start = time.perf_counter()
         self.wait = 0.0
         self.steps = 0
+        self.timed_steps = 0
         self.snippets = 0
         self.sums: dict[str, torch.Tensor] = {}
+        if restored:
+            self.steps = int(restored["steps"])
+            self.sums = {k: torch.tensor(float(v), dtype=torch.float64, device=device)
+                         for k, v in restored["sums"].items()}
+
+    def state(self) -> dict[str, Any]:
+        """``{"steps", "sums"}`` as plain numbers (a ``weights_only`` checkpoint holds them)."""
+        return {"steps": self.steps, "sums": {k: float(v) for k, v in self.sums.items()}}
 
     def add(self, outputs: dict[str, Any], wait: float, snippets: int) -> None:
         self.wait += wait
         self.steps += 1
+        self.timed_steps += 1
         self.snippets += snippets
         for key, value in outputs.items():
             if torch.is_tensor(value) and value.numel() == 1:
@@ -496,7 +541,7 @@ class _Window:
         elapsed = max(time.perf_counter() - self.start, 1e-9)
         out = {k: float(v) for k, v in zip(keys, means.tolist())}
         out["snippets_per_s"] = self.snippets / elapsed
-        out["steps_per_s"] = self.steps / elapsed
+        out["steps_per_s"] = self.timed_steps / elapsed
         out["data_wait_fraction"] = min(1.0, self.wait / elapsed)
         return out
 
