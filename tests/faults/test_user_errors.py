@@ -104,3 +104,28 @@ def test_resume_from_a_missing_checkpoint_fails_before_building(small_corpus, tm
     assert proc.returncode == 2, proc.stderr
     assert f"--resume {missing}: the checkpoint does not exist" in one_line_error(proc, "pretrain")
     assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def test_corpus_of_an_older_format_is_refused_by_prepare_and_pretrain(small_corpus, tmp_path):
+    """A format-1 corpus (untagged video in the source's matrix) would decode with the wrong
+    colours: prepare and pretrain refuse it in one line naming the file and the fix, and
+    touch nothing."""
+    import json
+    import shutil
+
+    from binge.data.corpus import FORMAT_VERSION
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(small_corpus, corpus)
+    info = json.loads((corpus / "corpus.json").read_text())
+    (corpus / "corpus.json").write_text(json.dumps({**info, "format_version": FORMAT_VERSION - 1}))
+    before = (corpus / "manifest.csv").read_bytes()
+    for argv in (["prepare", small_corpus.parent / "nothing", "--out", corpus, "--config", TINY],
+                 ["pretrain", "--config", TINY, f"data.corpus={corpus}",
+                  f"train.out_dir={tmp_path / 'run'}"]):
+        proc = run_binge(*argv)
+        assert proc.returncode == 2, proc.stderr
+        line = one_line_error(proc, argv[0])
+        assert "corpus.json" in line and f"corpus format {FORMAT_VERSION - 1}" in line
+        assert "prepare the sources again into a new folder" in line
+    assert (corpus / "manifest.csv").read_bytes() == before

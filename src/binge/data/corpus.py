@@ -43,7 +43,10 @@ __all__ = [
     "assign_splits",
 ]
 
-FORMAT_VERSION = 1
+#: 2: video stored as BT.709 limited range and tagged so, whatever the source's colour (issue
+#: 13), and a packet index (video.pkt) beside it. A format-1 corpus stored untagged video in
+#: the source's matrix, which this binge would decode with the wrong colours: it is refused.
+FORMAT_VERSION = 2
 #: DataConfig fields a corpus is prepared with; reading with other values is refused.
 PARAM_KEYS = ("frames", "fps", "short_side", "sample_rate", "n_mels", "n_fft", "hop_length")
 SPLITS = ("train", "heldout")
@@ -115,8 +118,9 @@ def read_corpus_params(corpus_dir: Path) -> Optional[dict[str, Any]]:
         raise CorpusError(f"{path} is damaged ({err}); it is not a corpus written by `binge "
                           "prepare`: restore it, or prepare into a new folder") from None
     if info.get("format_version") != FORMAT_VERSION:
-        raise CorpusError(f"{path}: corpus format {info.get('format_version')} is not "
-                          f"{FORMAT_VERSION}; prepare the corpus again with this binge")
+        raise CorpusError(f"{path}: corpus format {info.get('format_version')} is not this "
+                          f"binge's {FORMAT_VERSION} (see binge.data.corpus.FORMAT_VERSION); "
+                          "prepare the sources again into a new folder")
     return info["params"]
 
 
