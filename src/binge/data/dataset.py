@@ -66,9 +66,11 @@ class SnippetDataset(Dataset):
             packet index.
 
     ``ds[(n, m)]`` returns ``{"video": (T, S, S, 3) uint8, "audio": (1, P, Q) float32,
-    "title": n, "snippet": m, "start_s": m·L, "end_s": (m+1)·L}``. Randomness comes from
-    torch's generator (seeded per DataLoader worker), so runs repeat under
-    ``torch.manual_seed``.
+    "title": n, "snippet": m, "start_s": m·L, "end_s": (m+1)·L}``. ``ds[(n, m, seed)]``
+    draws the augmentation from ``np.random.default_rng(seed)`` alone (a pure function of
+    the key; what the trainer's per-sample seeds use, without touching the global
+    generators); ``ds[(n, m)]`` draws that seed from torch's generator (seeded per
+    DataLoader worker), so those runs repeat under ``torch.manual_seed``.
     """
 
     def __init__(
@@ -154,7 +156,8 @@ class SnippetDataset(Dataset):
         self._containers: OrderedDict[int, Any] = OrderedDict()
         self._decoders: dict[tuple[str, bytes], Any] = {}  # (codec, extradata) → decoder
         self._video_index: dict[int, Any] = {}  # n → IndexHeader, or None: no video.pkt
-        self._audio_layout: dict[int, tuple[int, int, np.dtype]] = {}  # n → (offset, rows, dtype)
+        # n → (path, data offset, rows, dtype, bytes per row) of the log-mel .npy
+        self._audio_layout: dict[int, tuple[str, int, int, np.dtype, int]] = {}
         self._rgb = VideoReformatter()  # one per process: reusing it halves the RGB cost
 
     def __getstate__(self) -> dict:
@@ -208,53 +211,72 @@ class SnippetDataset(Dataset):
         h, w = (box[2], box[2]) if box else (int(self._height[n]), int(self._width[n]))
         out = np.empty((self.frames, h, w, 3), dtype=np.uint8)  # filled in place: no stack
         header = self._index_header(n)
-        frames = (self._frames_indexed(n, m, header) if header is not None
-                  else self._frames_seek(n, m))
-        got = 0
-        try:
-            for frame in frames:
-                # threads=1: swscale's default (auto) slice threads cost ~10× the
-                # conversion itself on small frames; workers give the parallelism
-                out[got] = self._rgb.reformat(frame, format="rgb24", threads=1).to_ndarray()[
-                    top:top + h, left:left + w]
-                got += 1
-                if got == self.frames:
-                    break
-        finally:
-            frames.close()  # resets the shared decoder now, not when garbage-collected
+        if header is not None:
+            got = self._decode_indexed(n, m, header, out, top, left)
+        else:
+            frames = self._frames_seek(n, m)
+            got = 0
+            try:
+                for frame in frames:
+                    got = self._put_rgb(frame, out, got, top, left)
+                    if got == self.frames:
+                        break
+            finally:
+                frames.close()
         if got != self.frames:
             raise CorpusError(f"{self.corpus_dir / self._video[n]}: snippet {m} decoded "
                               f"{got} of {self.frames} frames; the corpus is damaged, "
                               "delete this title's folder and rerun binge prepare")
         return out
 
+    def _put_rgb(self, frame: Any, out: np.ndarray, got: int, top: int, left: int) -> int:
+        """Frame → RGB into ``out[got]`` (cropped at ``top, left``); returns ``got + 1``."""
+        h, w = out.shape[1:3]
+        # threads=1: swscale's default (auto) slice threads cost ~10× the conversion
+        # itself on small frames; workers give the parallelism
+        out[got] = self._rgb.reformat(frame, format="rgb24", threads=1).to_ndarray()[
+            top:top + h, left:left + w]
+        return got + 1
+
     def _index_header(self, n: int) -> Any:
-        """Title n's packet-index header (cached per process), or None without ``video.pkt``."""
+        """Title n's ``(IndexHeader, video.pkt path, video.mp4 path)`` (cached per process),
+        or None without ``video.pkt``."""
         if n not in self._video_index:
-            path = index_path(os.path.join(self._root, self._video[n]))
-            self._video_index[n] = (read_index_header(path), str(path)) if path.is_file() else None
+            video = os.path.join(self._root, self._video[n])
+            path = index_path(video)
+            self._video_index[n] = ((read_index_header(path), str(path), video)
+                                    if path.is_file() else None)
         return self._video_index[n]
 
-    def _frames_indexed(self, n: int, m: int, header: Any):
-        """Decode snippet m's T packets, read by byte range through the packet index."""
-        first = m * self.frames
-        header, pkt_path = header
+    def _decode_indexed(self, n: int, m: int, header: Any, out: np.ndarray,
+                        top: int, left: int) -> int:
+        """Decode snippet m's T packets, read by byte range through the packet index, into
+        ``out`` (see :meth:`_put_rgb`); returns the number of frames written."""
+        header, pkt_path, video_path = header
         fd = os.open(pkt_path, os.O_RDONLY)
         try:
-            rows = read_rows(fd, header, first, self.frames)
+            rows = read_rows(fd, header, m * self.frames, self.frames)
         finally:
             os.close(fd)
         start = int(rows[0, 0])
-        fd = os.open(os.path.join(self._root, self._video[n]), os.O_RDONLY)
+        fd = os.open(video_path, os.O_RDONLY)
         try:
-            data = os.pread(fd, int(rows[-1].sum()) - start, start)
+            data = memoryview(os.pread(fd, int(rows[-1].sum()) - start, start))
         finally:
             os.close(fd)
         decoder = self._decoder(header.codec, header.extradata)
+        got, want = 0, self.frames
         try:
             for offset, size in (rows - [start, 0]).tolist():
-                yield from decoder.decode(av.Packet(data[offset:offset + size]))
-            yield from decoder.decode(None)  # drain: frames the decoder still holds
+                for frame in decoder.decode(av.Packet(data[offset:offset + size])):
+                    got = self._put_rgb(frame, out, got, top, left)
+                    if got == want:
+                        return got
+            for frame in decoder.decode(None):  # drain: frames the decoder still holds
+                got = self._put_rgb(frame, out, got, top, left)
+                if got == want:
+                    return got
+            return got
         finally:
             decoder.flush_buffers()  # the next snippet starts clean on its keyframe
 
@@ -282,24 +304,29 @@ class SnippetDataset(Dataset):
                 yield frame
 
     def read_audio(self, n: int, m: int) -> np.ndarray:
-        """Log-mel of snippet (n, m): (P, Q) float32, unmasked (one ``pread`` of Q rows)."""
+        """Log-mel of snippet (n, m): (P, Q) float32, C-ordered, unmasked, a new array
+        (one ``pread`` of Q rows)."""
         self._check(n, m)
-        path = os.path.join(self._root, self._audio[n])
-        if n not in self._audio_layout:
-            self._audio_layout[n] = _npy_layout(path, self._settings.n_mels)
-        offset, rows, dtype = self._audio_layout[n]
+        layout = self._audio_layout.get(n)
+        if layout is None:
+            path = os.path.join(self._root, self._audio[n])
+            offset, rows, dtype = _npy_layout(path, self._settings.n_mels)
+            layout = self._audio_layout[n] = (path, offset, rows, dtype,
+                                              self._settings.n_mels * dtype.itemsize)
+        path, offset, rows, dtype, row_bytes = layout
         t0, q = snippet_frames(m, self.seconds, self._settings)
         if t0 + q > rows:
             raise CorpusError(f"{path}: snippet {m} needs log-mel rows {t0}…{t0 + q - 1} of "
                               f"{rows}; the corpus is damaged, delete this title's folder and "
                               "rerun binge prepare")
-        row_bytes = self._settings.n_mels * dtype.itemsize
         fd = os.open(path, os.O_RDONLY)
         try:
             raw = os.pread(fd, q * row_bytes, offset + t0 * row_bytes)
         finally:
             os.close(fd)
-        return np.frombuffer(raw, dtype=dtype).reshape(q, -1).astype(np.float32).T
+        # one copy: fp16 (Q, P) rows → C-ordered float32 (P, Q)
+        return np.array(np.frombuffer(raw, dtype=dtype).reshape(q, -1).T, dtype=np.float32,
+                        order="C")
 
     def get_snippet(self, n: int, m: int) -> dict[str, Any]:
         """Snippet (n, m) without augmentation, crop or transform: whole frames."""
@@ -310,22 +337,43 @@ class SnippetDataset(Dataset):
         return {"video": video, "audio": audio, "title": n, "snippet": m,
                 "start_s": m * self.frames / self.fps, "end_s": (m + 1) * self.frames / self.fps}
 
-    def __getitem__(self, index: tuple[int, int] | int) -> dict[str, Any]:
-        n, m = self.index_to_pair(int(index)) if np.ndim(index) == 0 else map(int, index)
-        rng = (np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
-               if self.augment else None)
+    @property
+    def seeds_from_key(self) -> bool:
+        """True when ``ds[(n, m, seed)]`` draws all of its randomness from ``seed`` and
+        touches no global generator (no user ``transform``, which may draw from them):
+        :class:`binge.train.seeding.KeyedDataset` then passes its keys straight through
+        instead of seeding, saving and restoring the three global generators (~0.1 ms)."""
+        return self.transform is None
+
+    def __getitem__(self, index: tuple[int, int] | tuple[int, int, int] | int) -> dict[str, Any]:
+        """Sample ``(n, m)``, ``(n, m, seed)`` or flat index i (see the class docstring).
+
+        The augmentation draws, in this order — crop top and left (``crop_box``), colour
+        jitter's three factors (σ > 0), the audio mask's axis, width and start
+        (``mask_audio``, when the width is not 0) — come from
+        ``np.random.default_rng(seed)``: a pure function of the key when it carries a seed
+        (``(n, m, seed)``: the per-sample seeds of :mod:`binge.train.seeding`), else of a
+        seed drawn from torch's global generator.
+        """
+        if type(index) is tuple and len(index) == 3:
+            n, m, seed = int(index[0]), int(index[1]), int(index[2])
+        else:
+            n, m = (self.index_to_pair(int(index)) if np.ndim(index) == 0
+                    else map(int, index))
+            seed = int(torch.randint(0, 2**62, ()).item()) if self.augment else None
+        rng = np.random.default_rng(seed) if self.augment else None
         box = None
         if self.crop_size is not None:  # crop while decoding: no full-frame copy
             box = (*crop_box(int(self._height[n]), int(self._width[n]), self.crop_size, rng),
                    self.crop_size)
         video_t = torch.from_numpy(self.read_video(n, m, box))
-        audio = self.read_audio(n, m)
+        audio = self.read_audio(n, m)  # a fresh array: masked in place
         if rng is not None:
             if self.sigma > 0:
                 video_t = color_jitter(video_t, self.sigma, rng)
             if self.mask_fraction > 0:
-                audio = mask_audio(audio, self.mask_fraction, rng)
-        sample = self._sample(n, m, video_t, torch.from_numpy(np.ascontiguousarray(audio))[None])
+                audio = mask_audio(audio, self.mask_fraction, rng, copy=False)
+        sample = self._sample(n, m, video_t, torch.from_numpy(audio)[None])
         return self.transform(sample) if self.transform is not None else sample
 
     @classmethod

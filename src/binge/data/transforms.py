@@ -65,22 +65,25 @@ def color_jitter(video: torch.Tensor, sigma: float, rng: np.random.Generator) ->
     return x.permute(0, 2, 3, 1).contiguous()
 
 
-def mask_audio(logmel: np.ndarray, max_fraction: float, rng: np.random.Generator) -> np.ndarray:
+def mask_audio(logmel: np.ndarray, max_fraction: float, rng: np.random.Generator,
+               copy: bool = True) -> np.ndarray:
     """Drop a random band of up to ``max_fraction`` of the time or the frequency axis.
 
     Args:
-        logmel: (P, Q) log-mel (P mel bins, Q frames); modified in a copy.
+        logmel: (P, Q) log-mel (P mel bins, Q frames); modified in a copy, or in place when
+            ``copy=False`` and it is already a writeable float32 array.
     Returns:
         (P, Q) with the band set to the snippet's mean value.
     """
-    out = np.array(logmel, dtype=np.float32, copy=True)
+    out = np.array(logmel, dtype=np.float32, copy=copy or None)
     axis = int(rng.integers(0, 2))  # 0: frequency, 1: time
     size = out.shape[axis]
     width = int(rng.integers(0, int(max_fraction * size) + 1))
     if width == 0:
         return out
     start = int(rng.integers(0, size - width + 1))
-    fill = float(out.mean())
+    total = np.add.reduce(out, axis=None)  # = out.mean()·size, without np.mean's ~6 µs overhead
+    fill = float(total.dtype.type(total / out.size))
     if axis == 0:
         out[start:start + width, :] = fill
     else:

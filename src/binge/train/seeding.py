@@ -94,7 +94,8 @@ def warm_start_batches(
 
 
 class KeyedDataset(Dataset):
-    """``ds[(n, m, seed)]`` = ``inner[(n, m)]`` drawn with the global generators seeded by ``seed``."""
+    """``ds[(n, m, seed)]`` = ``inner[(n, m)]`` drawn with the global generators seeded by ``seed``,
+    or ``inner[(n, m, seed)]`` when ``inner.seeds_from_key`` (it then draws from ``seed`` alone)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -104,6 +105,10 @@ class KeyedDataset(Dataset):
 
     def __getitem__(self, key: tuple[int, int, int]) -> Any:
         n, m, seed = key
+        if getattr(self.inner, "seeds_from_key", False):
+            # the dataset draws only from a generator of its own seeded by `seed`
+            # (SnippetDataset without a user transform): no global state to seed and restore
+            return self.inner[(n, m, seed)]
         py_state, np_state = random.getstate(), np.random.get_state()
         with torch.random.fork_rng(devices=[]):
             # the CPU generators only (what fork_rng restores): torch.manual_seed would also
