@@ -145,10 +145,12 @@ def test_prepare_takes_the_users_scenes_through_binge_scenes_path(corpus, tiny_w
     mine = truth_csv(tiny_world, corpus, tmp_path / "mine.csv")
     assert _prepare(tiny_world, corpus, "--scenes", str(mine)) == 0
     assert seen["detector"] is None and seen["imported"] == (str(corpus), str(mine.resolve()))
-    assert f"scenes from {mine.resolve()} written to {corpus / 'scenes.csv'}" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"scenes from {mine.resolve()} written to {corpus / 'scenes.csv'}" in said
     info = json.loads((corpus / "scenes.json").read_text())
     assert info["source"] == "user CSV" and info["sha256"] == sha256(mine)
-    expected = {t: [r for r in truth(tiny_world, t) if r[0] < d] for t, d in durations(corpus).items()}
+    expected = {t: [r for r in truth(tiny_world, t) if r[0] < d]
+                for t, d in durations(corpus).items()}
     got = read_scenes_csv(corpus / "scenes.csv", durations(corpus))
     for t, rows in got.items():  # the world's cuts, to the CSV's 4 decimals
         assert [s for s, _ in rows] == pytest.approx([s for s, _ in expected[t]], abs=1e-4)
@@ -169,7 +171,8 @@ def test_prepare_refuses_a_bad_scenes_csv_before_writing_anything(tiny_world, tm
     out = tmp_path / "new"
     assert _prepare(tiny_world, out, "--scenes", str(bad)) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"binge prepare: {bad}:3: title 'a': scene 0 ends at 3.0 s") and "\n" not in err
+    assert err.startswith(f"binge prepare: {bad}:3: title 'a': scene 0 ends at 3.0 s")
+    assert "\n" not in err
     assert not out.exists() or not any(out.iterdir())
     assert _prepare(tiny_world, out, "--scenes", str(tmp_path / "none.csv")) == 2
     assert "--scenes" in capsys.readouterr().err and not out.exists()
@@ -246,7 +249,8 @@ def test_show_unit_scene_policies_on_the_tiny_corpus(tiny_corpus, tiny_world, tm
     from binge.sampling import build_sampler
 
     gt = tmp_path / "gt.csv"
-    assert main(["scenes", str(tiny_corpus), "--from-world", str(tiny_world), "--out", str(gt)]) == 0
+    assert main(["scenes", str(tiny_corpus), "--from-world", str(tiny_world),
+                 "--out", str(gt)]) == 0
     cfg = load_config(TINY, [f"data.corpus={tiny_corpus}", f"sampling.scenes={gt}",
                              "sampling.unit=show", "sampling.k=2", "sampling.batch_size=4",
                              "sampling.short_titles=skip", "sampling.distinct_titles=false",

@@ -438,7 +438,9 @@ def sampling_scenes(cfg: "Config", title_ids: Sequence[str],
 
 def _sampling_csv(cfg: "Config") -> Path:
     """The scenes CSV the scene policies read: ``sampling.scenes``, else CORPUS/scenes.csv."""
-    return Path(cfg.sampling.scenes) if cfg.sampling.scenes else Path(cfg.data.corpus) / "scenes.csv"
+    if cfg.sampling.scenes:
+        return Path(cfg.sampling.scenes)
+    return Path(cfg.data.corpus) / "scenes.csv"
 
 
 def scenes_record(cfg: "Config") -> Optional[dict[str, Any]]:
@@ -484,10 +486,11 @@ def record_run_scenes(cfg: "Config", run_dir: str | Path, resumed: bool,
     target = Path(run_dir) / "scenes.json"
     before = _read_description(target)
     if resumed and before and before.get("csv_sha256") != record["csv_sha256"]:
+        was, now = _source_text(before.get("source") or {}), _source_text(record["source"] or {})
         raise SceneError(
             f"{record['csv']} is not the scenes file run {run_dir} started with (sha256 "
-            f"{str(before.get('csv_sha256'))[:12]}…, from {_source_text(before.get('source') or {})}; "
-            f"now {record['csv_sha256'][:12]}…, from {_source_text(record['source'] or {})}): "
+            f"{str(before.get('csv_sha256'))[:12]}…, from {was}; "
+            f"now {record['csv_sha256'][:12]}…, from {now}): "
             "restore those scenes (binge scenes CORPUS with the recorded settings), or start a "
             "new run (train.out_dir=NEW)")
     if write:
