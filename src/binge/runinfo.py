@@ -118,6 +118,30 @@ def _previous(path: Path) -> list[dict[str, Any]]:
     return (list(earlier) + [old])[-_KEEP_PREVIOUS:]
 
 
+def _refused(err: BaseException) -> bool:
+    """Whether ``err`` ends the command as a refusal (exit 2: bad config, inputs, locked folder),
+    as :func:`binge.cli.report_error` classifies it."""
+    from binge.cli import is_user_error
+
+    if isinstance(err, SystemExit):
+        return not isinstance(err.code, int) and is_user_error(err.__cause__)
+    return is_user_error(err)
+
+
+def _restore(path: Path, before: Optional[bytes], created: bool) -> None:
+    """Put ``path`` back as it was before this invocation: its earlier bytes, or no file (and no
+    folder, when this invocation created it and nothing else is in it)."""
+    from binge.io import atomic_write_bytes
+
+    if before is not None:
+        atomic_write_bytes(path, before)
+        return
+    path.unlink(missing_ok=True)
+    if created:
+        with contextlib.suppress(OSError):  # not empty: another file is there (kept)
+            path.parent.rmdir()
+
+
 @contextlib.contextmanager
 def record_run(out_dir: str | Path, command: str, argv: Optional[Sequence[str]] = None,
                device: Optional[str] = None, filename: str = FILENAME,
@@ -125,7 +149,9 @@ def record_run(out_dir: str | Path, command: str, argv: Optional[Sequence[str]] 
     """Write ``out_dir/filename`` at start and again at the end (``status``: ok / error / interrupted).
 
     Yields the record (a dict the caller may add keys to before the end). Only rank 0 writes;
-    the body's exception is re-raised after the record says ``error: <type>: <message>``.
+    the body's exception is re-raised after the record says ``error: <type>: <message>``, except
+    a refusal (a user error, exit 2: docs/cli.md): it leaves the file as it was before the
+    command (an earlier run's record, or none), so a refused command adds nothing to the folder.
     ``at_start=False`` (a command that wants its folder absent or empty, ``binge world``): the
     record is written once, at a successful end, and nothing is written on an error."""
     if int(os.environ.get("RANK", 0)) != 0:
@@ -138,7 +164,9 @@ def record_run(out_dir: str | Path, command: str, argv: Optional[Sequence[str]] 
         record.update(status="ok", end_time=_now())
         write_json(record, path)
         return
+    created = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
+    before = path.read_bytes() if path.exists() else None
     previous = _previous(path) if path.exists() else []
     if previous:
         record["previous"] = previous
@@ -150,6 +178,9 @@ def record_run(out_dir: str | Path, command: str, argv: Optional[Sequence[str]] 
         write_json(record, path)
         raise
     except BaseException as err:
+        if _refused(err):  # a user error: the folder is left as it was found (docs/cli.md)
+            _restore(path, before, created)
+            raise
         if isinstance(err, SystemExit) and err.code in (0, None):
             record["status"] = "ok"
         else:
