@@ -287,3 +287,13 @@ def test_show_unit_distinct_keeps_scene_ids_per_episode():
     assert s.num_scenes == 2 and s.num_few_scene_units == 0 and s.num_excluded == 0
     for step in range(50):
         assert sorted(t for t, _ in s.global_batch(0, step)) == [0, 1]
+
+
+def test_prepare_shards_leave_the_users_scenes_to_the_assemble_run(corpus, tiny_world, tmp_path):
+    mine = truth_csv(tiny_world, corpus, tmp_path / "mine.csv")
+    before = sha256(corpus / "scenes.csv")
+    assert _prepare(tiny_world, corpus, "--shard", "1/2", "--scenes", str(mine)) == 0
+    assert sha256(corpus / "scenes.csv") == before  # a shard writes no corpus-wide file
+    assert _prepare(tiny_world, corpus, "--scenes", str(mine)) == 0  # the assemble run
+    info = json.loads((corpus / "scenes.json").read_text())
+    assert info["source"] == "user CSV" and info["sha256"] == sha256(mine)
