@@ -30,16 +30,17 @@ def _skipped(corpus):
 
 def test_disk_full_stops_with_exit_1_naming_the_path(sources, tmp_path, monkeypatch, capsys):
     corpus = tmp_path / "corpus"
-    real_save = prepare_module.np.save
+    real_save = prepare_module._audio_logmel  # streams the log-mel into audio.npy
     calls = []
 
-    def full_disk(path, *args, **kwargs):
+    def full_disk(job, data, stats, path):
         calls.append(path)
-        if len(calls) == 2:  # the second title's audio: the disk is full
+        if len(calls) == 2:  # the second title's audio: the disk fills while writing it
+            path.write_bytes(b"\x93NUMPY")
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(path, *args, **kwargs)
+        return real_save(job, data, stats, path)
 
-    monkeypatch.setattr(prepare_module.np, "save", full_disk)
+    monkeypatch.setattr(prepare_module, "_audio_logmel", full_disk)
     assert main(["prepare", str(sources), "--out", str(corpus), "--config", TINY,
                  "--quiet"]) == 1
     err = [l for l in capsys.readouterr().err.splitlines() if l.startswith("binge")]
@@ -47,7 +48,7 @@ def test_disk_full_stops_with_exit_1_naming_the_path(sources, tmp_path, monkeypa
     assert str(corpus / "titles" / "t1") in err[0] and "t1.mp4" in err[0]
     assert (corpus / "titles" / "t0" / "meta.json").is_file()  # finished before: kept
     assert temporaries(corpus) == []
-    monkeypatch.setattr(prepare_module.np, "save", real_save)
+    monkeypatch.setattr(prepare_module, "_audio_logmel", real_save)
     assert main(["prepare", str(sources), "--out", str(corpus), "--config", TINY, "--quiet"]) == 0
     assert "(2 new, 1 already done)" in capsys.readouterr().out
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import errno
 import hashlib
+import io
 import json
 import logging
 import multiprocessing
@@ -252,10 +253,10 @@ def _moved_titles(files: Sequence[Path], out_dir: Optional[str | os.PathLike]) -
     """file → title_id of finished titles whose source is no longer among ``files`` but whose
     content fingerprint one of the new files has (the source folder moved or was renamed)."""
     present = {str(p) for p in files}
-    gone: dict[str, str] = {}
+    gone: dict[str, list[dict[str, Any]]] = {}  # several titles may share one content
     for row in _finished_rows(out_dir):
         if row["source_path"] not in present and row.get("source_fingerprint"):
-            gone.setdefault(row["source_fingerprint"], row["title_id"])
+            gone.setdefault(row["source_fingerprint"], []).append(row)
     known = set(finished_titles(out_dir))
     moved: dict[Path, str] = {}
     for p in files:
@@ -264,11 +265,13 @@ def _moved_titles(files: Sequence[Path], out_dir: Optional[str | os.PathLike]) -
         if str(p) in known:
             continue
         try:
-            tid = gone.pop(source_fingerprint(p), None)
+            rows = gone.get(source_fingerprint(p))
         except OSError:
-            tid = None
-        if tid is not None:
-            moved[p] = tid
+            rows = None
+        if rows:  # identical copies: the title whose old file had this name, else the first
+            row = next((r for r in rows if Path(r["source_path"]).name == p.name), rows[0])
+            rows.remove(row)
+            moved[p] = row["title_id"]
     return moved
 
 
@@ -424,15 +427,43 @@ def probe_usable(path: str | os.PathLike, data: DataConfig) -> MediaInfo:
     return info
 
 
-def _audio_logmel(job: TitleJob, data: DataConfig,
-                  stats: DecodeStats) -> tuple[np.ndarray, int]:
-    """Streamed log-mel of the title's main audio: ((num_audio_frames, n_mels) fp16,
-    number of audio samples)."""
+def _audio_logmel(job: TitleJob, data: DataConfig, stats: DecodeStats,
+                  path: Path) -> tuple[int, int]:
+    """Stream the log-mel of the title's main audio into the ``.npy`` file ``path``:
+    (num_audio_frames, n_mels) fp16, C order. Returns (num_audio_frames, audio samples).
+
+    Memory is flat in the title's length: each chunk's rows are written as they come, under
+    a header written first for 0 rows and rewritten for the final count at the end. NumPy
+    pads the header's shape field to 21 digits (``format.GROWTH_AXIS_MAX_DIGITS``) so that
+    the two have the same length, and the file is byte-identical to ``np.save`` of the
+    concatenated rows (tests/data/test_prepare_audio_stream.py).
+    """
     streamer = StreamingLogMel(LogMelSettings.from_config(data))
-    parts = [streamer.push(chunk).T.astype(np.float16)
-             for chunk in iter_audio(job.source_path, data.sample_rate, stats=stats)]
-    parts.append(streamer.finish().T.astype(np.float16))
-    return np.ascontiguousarray(np.concatenate(parts, axis=0)), streamer.num_samples
+    n_mels, rows = data.n_mels, 0
+
+    def header(count: int) -> bytes:
+        buf = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            buf, {"descr": np.dtype(np.float16).str, "fortran_order": False,
+                  "shape": (count, n_mels)})
+        return buf.getvalue()
+
+    with open(path, "wb") as f:
+        f.write(header(0))
+        start = f.tell()
+        for chunk in iter_audio(job.source_path, data.sample_rate, stats=stats):
+            part = np.ascontiguousarray(streamer.push(chunk).T, dtype=np.float16)
+            f.write(part.data)
+            rows += len(part)
+        part = np.ascontiguousarray(streamer.finish().T, dtype=np.float16)
+        f.write(part.data)
+        rows += len(part)
+        final = header(rows)
+        if len(final) != start:  # cannot happen below 10²¹ rows; refuse rather than corrupt
+            raise RuntimeError(f"{path}: .npy header grew from {start} to {len(final)} bytes")
+        f.seek(0)
+        f.write(final)
+    return rows, streamer.num_samples
 
 
 def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, Any]:
@@ -462,21 +493,20 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
         if err.reason != "no decodable video frames":
             raise
         num_v = 0
-    logmel, num_samples = _audio_logmel(job, data, astats)
+    num_rows, num_samples = _audio_logmel(job, data, astats, partial / "audio.npy")
     decoded = Decoded(info.duration_s, min(vstats.end_s, num_v / data.fps),
                       num_samples / data.sample_rate, vstats.gaps, astats.gaps,
                       vstats.errors + astats.errors)
     reason, fields = assess(decoded, data)
     if reason is not None:
         raise MediaError(job.source_path, reason)
-    m = count_snippets(num_v, len(logmel), data)
+    m = count_snippets(num_v, num_rows, data)
     if m == 0:
         raise MediaError(job.source_path, f"shorter than one snippet ({num_v / data.fps:.2f} s of "
                                           f"video, {num_samples / data.sample_rate:.2f} s of "
                                           f"audio < {seconds:.2f} s)")
     if fields["lost_where"]:
         log.warning("%s: %s", job.source_path, fields["lost_where"])
-    np.save(partial / "audio.npy", logmel)
     write_packet_index(partial / "video.mp4", data.frames)  # reads without the MP4 (packet_index.py)
     with av.open(str(partial / "video.mp4")) as c:
         width, height = c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height
@@ -488,7 +518,7 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
         "video_path": f"titles/{job.title_id}/video.mp4",
         "audio_path": f"titles/{job.title_id}/audio.npy",
         "width": width, "height": height,
-        "num_video_frames": num_v, "num_audio_frames": len(logmel),
+        "num_video_frames": num_v, "num_audio_frames": num_rows,
         "source_width": v.width, "source_height": v.height,
         "source_fps": round(v.fps, 4),
         "source_sample_rate": info.audio.sample_rate, "source_channels": info.audio.channels,
@@ -603,6 +633,7 @@ def prepare_corpus(
     report = PrepareReport(out)
     todo = []
     conflicts = []
+    relocated = []  # written only once nothing is refused (a refusal touches nothing)
     for job in mine:
         row = _done_row(out, job)
         if row is None:
@@ -611,10 +642,14 @@ def prepare_corpus(
             conflicts.append((job, row))
         else:
             if row["source_path"] != job.source_path:  # the source moved: same content
-                row = _relocate(out, row, job)
+                row = {**row, "source_path": job.source_path,
+                       "source_fingerprint": source_fingerprint(job.source_path)}
+                relocated.append(row)
             rows[job.title_id] = {**row, **_job_metadata(job)}
             report.reused += 1
     _refuse_losses(out, conflicts, jobs if n == 1 else None)
+    for row in relocated:
+        _relocate(out, row)
     for job, row, reason in _run(todo, out, data, workers, progress):
         if row is None:
             skipped.append((job.source_path, reason))
@@ -652,14 +687,12 @@ def _same_content(row: dict[str, Any], job: TitleJob) -> bool:
         return False
 
 
-def _relocate(out: Path, row: dict[str, Any], job: TitleJob) -> dict[str, Any]:
-    """Record a finished title's new source path (its media stay as prepared)."""
-    row = {**row, "source_path": job.source_path,
-           "source_fingerprint": source_fingerprint(job.source_path)}
-    atomic_write_text(out / "titles" / job.title_id / "meta.json",
+def _relocate(out: Path, row: dict[str, Any]) -> None:
+    """Record a finished title's new source path and fingerprint (``row``: its ``meta.json``
+    with them updated; its media stay as prepared). Called after every refusal check."""
+    atomic_write_text(out / "titles" / row["title_id"] / "meta.json",
                       json.dumps(row, indent=1, sort_keys=True))
-    log.info("%s: source moved to %s", job.title_id, job.source_path)
-    return row
+    log.info("%s: source moved to %s", row["title_id"], row["source_path"])
 
 
 def _refuse_losses(out: Path, conflicts: list, jobs: Optional[list[TitleJob]]) -> None:
