@@ -20,7 +20,10 @@ to a folder named for the encoder and the protocol,
   <evaluate.out_dir>/<encoder>/<dataset>-<protocol>/   (encoder: random-<model>, or the
                                                         checkpoint path with / as -)
 or to --out DIR; it refuses to overwrite another encoder's results.json. Prints a table
-(split 1 and mean ± std over the splits asked for).
+(split 1 and mean ± std over the splits asked for). Decoded inputs (frames, log-mel) are cached
+once in evaluate.cache_dir when the config sets one, else in <out>/cache (<out>: --out DIR, or
+evaluate.out_dir); an entry is keyed by the file and every decode setting and holds no encoder
+output, so encoders share an entry only when they read exactly the same input.
 
 examples:
   binge evaluate --config configs/eval/fsdd_linear_tiny.yaml --root ../shared/data/fsdd \\
