@@ -653,7 +653,12 @@ def transcode_video(
     no B-frames, ``tune=fastdecode``, one closed GOP every ``keyframe_interval`` frames
     (scene-cut keyframes off) so that every snippet starts on a keyframe; libx264 runs
     single-threaded (parallelism comes from titles), which also keeps the output
-    byte-identical from run to run; ``threads`` is for the source decoder.
+    byte-identical from run to run on one kind of CPU (libx264 picks its SIMD code by CPU and
+    that code is not bit-exact across instruction sets: the same frames encoded with
+    ``x264-params`` ``asm=SSE3`` (or ``asm=AVX2`` on an AVX-512 CPU) give other files, so
+    nodes with other CPUs may write other bytes; tests/data/test_transcode_determinism.py
+    checks that nothing else, e.g. frame padding, changes them); ``threads`` is for the
+    source decoder.
     ``encoder_options`` replaces binge's x264 options ``{"preset": "veryfast", "tune":
     "fastdecode", "crf": str(crf)}`` (benchmarks/loader_speed.py compares others); the GOP
     parameters above are always set. Frames are upright, display-shaped and in BT.709
