@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .base import Encoder, InputSpec, add_residual_stages, init_weights
+from .base import Encoder, InputSpec, PlainConvEncoder, add_residual_stages, init_weights
 from .registry import register_model
 
 __all__ = ["BasicBlock2d", "AudioResNet", "resnet18_audio", "resnet18_audio_tiny"]
@@ -95,27 +95,18 @@ def resnet18_audio_tiny(**kwargs) -> AudioResNet:
 MICRO_AUDIO = InputSpec("audio", 1, 63, mel_bins=32)  # configs/micro.yaml: 1 s, 16 kHz, hop 256
 
 
-class MicroAudioNet(Encoder):
+def _conv_bn_relu2d(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
+
+
+class MicroAudioNet(PlainConvEncoder):
     """A plain 2D conv stack for the CPU geometry of configs/micro.yaml (docs/world.md): four
     3×3 conv → BN → ReLU layers, each of stride 2. (B, 1, 32, 63) → ``forward_features``
     (B, widths[-1], 2, 4); about 2 M MACs per snippet."""
 
     def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), input_spec: InputSpec = MICRO_AUDIO):
-        super().__init__()
-        if len(widths) != 4:
-            raise ValueError(f"expected 4 widths, got {list(widths)}")
-        chans = (input_spec.channels, *widths)
-        self.layers = nn.Sequential(*(
-            nn.Sequential(nn.Conv2d(chans[i], chans[i + 1], 3, 2, 1, bias=False),
-                          nn.BatchNorm2d(chans[i + 1]), nn.ReLU(inplace=True))
-            for i in range(4)))
-        self.num_features = widths[-1]
-        self.input_spec = input_spec
-        init_weights(self)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        self.check_input(x)
-        return self.layers(x)
+        super().__init__(widths, input_spec, _conv_bn_relu2d, (2, 2, 2, 2))
 
 
 @register_model

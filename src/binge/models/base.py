@@ -13,14 +13,14 @@ R^{d_f}, g maps log-mel audio to R^{d_g}):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal, Optional, Sequence
+from typing import Any, Callable, Literal, Optional, Sequence
 
 import torch
 from torch import nn
 
 from ..data.transforms import KINETICS_MEAN, KINETICS_STD
 
-__all__ = ["InputSpec", "Encoder", "KINETICS_MEAN", "KINETICS_STD", "init_weights"]
+__all__ = ["InputSpec", "Encoder", "PlainConvEncoder", "KINETICS_MEAN", "KINETICS_STD", "init_weights"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +115,25 @@ def add_residual_stages(module: nn.Module, block: Callable[[int, int, int], nn.M
         blocks = [block(in_planes, planes, stride)] + [block(planes, planes, 1) for _ in range(depth - 1)]
         module.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
         in_planes = planes
+
+
+class PlainConvEncoder(Encoder):
+    """Four conv → BN → ReLU layers, no residuals: the ``*_micro`` encoders' shared body
+    (models/video.py, models/audio.py). ``layer(in, out, stride)`` builds one layer and
+    ``strides`` gives each layer's stride; ``forward_features`` returns the last layer's map
+    (B, widths[-1], ...). Raises ValueError unless there are 4 widths and 4 strides."""
+
+    def __init__(self, widths: Sequence[int], input_spec: InputSpec,
+                 layer: Callable[[int, int, Any], nn.Module], strides: Sequence[Any]) -> None:
+        super().__init__()
+        if len(widths) != 4 or len(strides) != 4:
+            raise ValueError(f"expected 4 widths and 4 strides, got {list(widths)}, {list(strides)}")
+        chans = (input_spec.channels, *widths)
+        self.layers = nn.Sequential(*(layer(chans[i], chans[i + 1], s) for i, s in enumerate(strides)))
+        self.num_features = widths[-1]
+        self.input_spec = input_spec
+        init_weights(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        return self.layers(x)

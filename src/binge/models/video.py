@@ -32,7 +32,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .base import KINETICS_MEAN, KINETICS_STD, Encoder, InputSpec, add_residual_stages, init_weights
+from .base import (KINETICS_MEAN, KINETICS_STD, Encoder, InputSpec, PlainConvEncoder,
+                   add_residual_stages, init_weights)
 from .registry import register_model
 
 __all__ = [
@@ -213,27 +214,15 @@ def _conv_bn_relu3d(cin: int, cout: int, stride: tuple[int, int, int]) -> nn.Seq
                          nn.ReLU(inplace=True))
 
 
-class MicroVideoNet(Encoder):
+class MicroVideoNet(PlainConvEncoder):
     """A plain 3D conv stack for the CPU geometry of configs/micro.yaml (docs/world.md): four
     3×3×3 conv → BN → ReLU layers with spatial strides 2, 2, 2, 2 and temporal strides
     1, 2, 2, 1. (B, 3, 8, 32, 32) → ``forward_features`` (B, widths[-1], 2, 2, 2); about
     10 M MACs per snippet at widths 16-32-64-128 (R(2+1)D-18-tiny on 16×56²: ~70× more)."""
 
     def __init__(self, widths: Sequence[int] = WIDTHS_TINY, input_spec: InputSpec = MICRO_VIDEO):
-        super().__init__()
-        if len(widths) != 4:
-            raise ValueError(f"expected 4 widths, got {list(widths)}")
-        strides = ((1, 2, 2), (2, 2, 2), (2, 2, 2), (1, 2, 2))
-        chans = (input_spec.channels, *widths)
-        self.layers = nn.Sequential(*(_conv_bn_relu3d(chans[i], chans[i + 1], s)
-                                      for i, s in enumerate(strides)))
-        self.num_features = widths[-1]
-        self.input_spec = input_spec
-        init_weights(self)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        self.check_input(x)
-        return self.layers(x)
+        super().__init__(widths, input_spec, _conv_bn_relu3d,
+                         ((1, 2, 2), (2, 2, 2), (2, 2, 2), (1, 2, 2)))
 
 
 @register_model
