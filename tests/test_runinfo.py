@@ -35,6 +35,11 @@ def test_record_holds_versions_argv_host_and_times(tmp_path, monkeypatch):
     assert info["versions"]["ffmpeg"] == av.ffmpeg_version_info
     assert info["argv"] == ["binge", "pretrain", "x=1"] and info["command"] == "pretrain"
     assert info["world_size"] == 3 and info["device"] == "cpu" and info["host"]
+    if Path("/proc/cpuinfo").is_file():  # the CPU type libx264's bytes depend on
+        names = {line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                 if line.lower().startswith(("model name", "hardware"))}
+        assert info["cpu"] in names
+    assert info["cpu"]
     assert info["status"] == "ok" and info["steps"] == 7
     assert info["start_time"] <= info["end_time"]
 

@@ -4,7 +4,7 @@ Every command that writes a folder (``binge prepare``, ``pretrain``, ``evaluate`
 its outputs: the binge version and, when binge runs from a git checkout, the commit (and whether
 tracked files were modified), the versions of Python, torch, torchvision, PyAV and the FFmpeg
 inside PyAV, the command line (``argv``), the world size (``WORLD_SIZE`` of torchrun/submitit, else
-1), the device, the host, and the start and end time (UTC, ISO 8601) with the outcome.
+1), the device, the host and its CPU model, and the start and end time (UTC, ISO 8601) with the outcome.
 
 Usage::
 
@@ -87,6 +87,19 @@ def _device(device: Optional[str]) -> str:
     return str(device)
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo, else the platform's word for it): libx264's
+    output bytes depend on the CPU type (docs/cluster.md), so a record names it."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith(("model name", "hardware")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def collect(command: str, argv: Optional[Sequence[str]] = None, device: Optional[str] = None,
             extra: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """The record of this invocation (no end time yet); ``argv`` defaults to ``sys.argv``."""
@@ -99,6 +112,7 @@ def collect(command: str, argv: Optional[Sequence[str]] = None, device: Optional
         "world_size": int(os.environ.get("WORLD_SIZE", 1)),
         "device": _device(device),
         "host": socket.gethostname(),
+        "cpu": _cpu_model(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "start_time": _now(),
         "end_time": None,
