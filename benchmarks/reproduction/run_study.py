@@ -266,10 +266,11 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def paired_difference(rows: list[dict[str, Any]], setting: str, reference: str,
-                      key: str) -> Optional[tuple[int, float, float, float]]:
+                      key: str) -> Optional[tuple[int, float, float, float, int]]:
     """Setting − reference on measure ``key``, seed by seed over the seeds both have:
-    (seeds, mean difference, 95 % CI low, high) with Student's t (n − 1 degrees of
-    freedom); None with fewer than 2 common seeds or a missing value."""
+    (seeds, mean difference, 95 % CI low, high, seeds where the difference is > 0) with
+    Student's t (n − 1 degrees of freedom); None with fewer than 2 common seeds or a
+    missing value."""
     from scipy.stats import t as student_t
 
     def by_seed(name: str) -> dict[int, Any]:
@@ -282,7 +283,7 @@ def paired_difference(rows: list[dict[str, Any]], setting: str, reference: str,
     diffs = [float(a[s]) - float(b[s]) for s in seeds]
     mean, sd = mean_std(diffs)
     half = student_t.ppf(0.975, len(diffs) - 1) * sd / math.sqrt(len(diffs))
-    return len(diffs), mean, mean - half, mean + half
+    return len(diffs), mean, mean - half, mean + half, sum(d > 0 for d in diffs)
 
 
 def summarise(rows: list[dict[str, Any]]) -> str:
@@ -318,9 +319,9 @@ def summarise_paired(rows: list[dict[str, Any]], pairs: list[tuple[str, str]]) -
             if got is None:
                 cells.append("—")
                 continue
-            seeds, mean, lo, hi = got
+            seeds, mean, lo, hi, up = got
             digits = 1 if key.startswith("world") else 3
-            cells.append(f"{mean:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]")
+            cells.append(f"{mean:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}] ({up}/{seeds} > 0)")
         if seeds:
             lines.append(f"| {setting} | {reference} | {seeds} | " + " | ".join(cells) + " |")
     if not lines:
@@ -335,7 +336,7 @@ def write_tables(out: Path, rows: list[dict[str, Any]], pairs: list[tuple[str, s
     text = summarise(rows) + "\n"
     if paired:
         text += ("\nPaired differences, setting − reference on the same seeds: mean [95 % CI, "
-                 "Student's t].\n\n" + paired + "\n")
+                 "Student's t] (seeds where the difference is positive).\n\n" + paired + "\n")
     atomic_write_text(out / "study.md", text)
 
 

@@ -75,14 +75,15 @@ def test_paired_difference_is_the_mean_of_per_seed_differences_with_a_t_interval
     rows = ([{"setting": "k8_wM", "seed": s, "world-action": v} for s, v in enumerate(a)]
             + [{"setting": "k1_wM", "seed": s, "world-action": v} for s, v in enumerate(b)]
             + [{"setting": "k1_wM", "seed": 9, "world-action": 0.0}])  # no k8 partner: ignored
-    n, mean, lo, hi = study.paired_difference(rows, "k8_wM", "k1_wM", "world-action")
+    n, mean, lo, hi, up = study.paired_difference(rows, "k8_wM", "k1_wM", "world-action")
     ci = ttest_rel(a, b).confidence_interval(0.95)
     assert n == 5 and mean == pytest.approx(sum(x - y for x, y in zip(a, b)) / 5)
     assert (lo, hi) == pytest.approx((ci.low, ci.high))
+    assert up == sum(x > y for x, y in zip(a, b)) == 4
     assert study.paired_difference(rows[:1] + rows[5:6], "k8_wM", "k1_wM", "world-action") is None
     table = study.summarise_paired(rows, [("k8_wM", "k1_wM"), ("k4_wM", "k1_wM")]).splitlines()
     assert len(table) == 3 and table[2].startswith("| k8_wM | k1_wM | 5 | ")
-    assert f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}]" in table[2]
+    assert f"{mean:+.1f} [{lo:+.1f}, {hi:+.1f}] (4/5 > 0)" in table[2]
 
 
 @pytest.mark.parametrize("budget", ["micro", "tiny100"])
