@@ -22,6 +22,16 @@ the load of a shared machine hit them alike. Usage:
 grain of σ = 4 luma code values on every frame, see ``prepare_common.long_title``), and
 the prepared copy is made from that grainy source too.
 
+``--corpus DIR`` measures the full loader against decode-only at a prepared corpus's own
+geometry instead (e.g. the CPU geometry of ``configs/micro.yaml``: 8 frames of 43×32 from
+1-s snippets, crop 32, 16 kHz, 32 mels), on the corpus's training titles, with the
+sampler's real keys and per-sample seeds (``HierarchicalBatchSampler`` + ``KeyedBatchSampler``,
+B = 64, ``--k``), see :func:`corpus_loader`::
+
+    binge world --out /tmp/lw/world --preset tiny
+    binge prepare --metadata /tmp/lw/world/metadata.csv --config configs/micro.yaml --out /tmp/lw/corpus
+    python benchmarks/loader_speed.py --corpus /tmp/lw/corpus [--k 1] [--snippets 2000] [--profile 2000]
+
 ``--x264-settings`` runs another comparison instead: the source's frames at 5 fps, short
 side 190 (what ``binge prepare`` feeds the encoder) are encoded with a few x264 settings of
 the prepared copy (keyframe every 16 frames, no B-frames, one thread, as in
@@ -199,6 +209,96 @@ def x264_settings(src: Path, work: Path, data: DataConfig, snippets: int, rounds
               f"{res[name][0] / base:8.2f}")
 
 
+class GlobalSeeded:
+    """A dataset seen without ``seeds_from_key``: ``KeyedDataset`` then seeds, saves and
+    restores the three global generators around ``inner[(n, m)]`` (the path before
+    per-sample generators, and still the one of datasets with a user ``transform``)."""
+
+    def __init__(self, inner: SnippetDataset):
+        self.inner = inner
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getitem__(self, pair):
+        return self.inner[pair]
+
+
+def corpus_loader(corpus: Path, k: int, snippets: int, rounds: int, profile: int) -> dict:
+    """Full loader vs decode-only at the corpus's geometry (per core, one process, one thread).
+
+    * ``decode-only``  — seek + decode + RGB of random snippets of the corpus's longest
+      training title, its MP4 opened beforehand (:class:`CopyReader`): the baseline;
+    * ``read_video``   — ``SnippetDataset.read_video`` at the keys (packet index, crop box);
+    * ``full loader``  — ``KeyedDataset(SnippetDataset)[(n, m, seed)]``: what a DataLoader
+      worker runs (per-sample generator seeded from the key);
+    * ``full loader, global seeding`` — the same through :class:`GlobalSeeded` (the global
+      generators seeded, saved and restored per sample, as before).
+    """
+    from binge.config import SamplingConfig
+    from binge.data.corpus import read_corpus_params
+    from binge.sampling import build_sampler
+    from binge.train.seeding import KeyedBatchSampler, KeyedDataset
+
+    params = read_corpus_params(corpus)
+    data = DataConfig(**{key: params[key] for key in ("frames", "fps", "short_side",
+                                                       "sample_rate", "n_mels", "n_fft",
+                                                       "hop_length")})
+    crop = min(int(params["short_side"]), 158)  # the paper's 158 of 190; whole squares below
+    ds = SnippetDataset(corpus, split="train", augment=True, crop_size=crop, data=data)
+    keyed, old = KeyedDataset(ds), KeyedDataset(GlobalSeeded(ds))
+    sampler = KeyedBatchSampler(build_sampler(SamplingConfig(batch_size=64, k=k),
+                                              ds.num_snippets, seed=0), seed=0)
+    keys: list = []
+    for epoch in range(10**6):
+        sampler.set_epoch(epoch)
+        for batch in sampler:
+            keys.extend(batch)
+        if len(keys) >= snippets:
+            break
+    keys = keys[:snippets]
+    n0 = int(np.argmax(ds.num_snippets))
+    reader = CopyReader(corpus / ds._video[n0], data)
+    ms = np.random.default_rng(0).integers(0, ds.num_snippets[n0], snippets).tolist()
+    box = (0, 0, crop)
+    for key in keys[:50]:  # headers, decoders: what each process reads once
+        keyed[key], old[key]
+    reader(0)
+    titles = len({key[0] for key in keys})
+    print(f"{corpus}: {len(ds.num_snippets)} training titles, {data.frames} frames of "
+          f"{ds._width[n0]}x{ds._height[n0]}, crop {crop}, {data.sample_rate} Hz, "
+          f"{data.n_mels} mels; {snippets} keys at k = {k} over {titles} titles; one "
+          "process, one thread")
+    res = _measure({
+        "decode-only": (reader, ms),
+        "read_video": (lambda key: ds.read_video(key[0], key[1], box), keys),
+        "full loader": (keyed.__getitem__, keys),
+        "full loader, global seeding": (old.__getitem__, keys),
+    }, rounds=rounds)
+    cpu = {name: r[0] for name, r in res.items()}
+    out = {"corpus": str(corpus), "k": k, "snippets": snippets, "per_cpu_s": cpu,
+           "full_over_decode": cpu["full loader"] / cpu["decode-only"],
+           "global_seeding_over_decode": cpu["full loader, global seeding"] / cpu["decode-only"],
+           "read_video_over_decode": cpu["read_video"] / cpu["decode-only"]}
+    print(f"full loader / decode-only: {out['full_over_decode']:.2f}; with global seeding: "
+          f"{out['global_seeding_over_decode']:.2f}; read_video / decode-only: "
+          f"{out['read_video_over_decode']:.2f}")
+    if profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile(time.process_time)  # CPU time: robust on a shared machine
+        prof.enable()
+        for key in (keys * (profile // len(keys) + 1))[:profile]:
+            keyed[key]
+        prof.disable()
+        stats = pstats.Stats(prof)
+        print(f"\ncProfile, full loader, {profile} snippets: "
+              f"{stats.total_tt / profile * 1e6:.0f} CPU-µs per snippet under the profiler")
+        stats.sort_stats("tottime").print_stats(15)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=2.0)
@@ -210,11 +310,25 @@ def main() -> None:
                     help="x264 preset of the generated source title (medium: x264's default)")
     ap.add_argument("--grain", type=float, default=0.0,
                     help="film grain of the source: luma noise σ in 8-bit code values (0: none)")
+    ap.add_argument("--corpus", type=Path, default=None,
+                    help="measure the full loader vs decode-only on this prepared corpus at "
+                         "its own geometry instead (see the module docstring)")
+    ap.add_argument("--k", type=int, default=1, help="--corpus: snippets per title (k)")
+    ap.add_argument("--profile", type=int, default=0,
+                    help="--corpus: cProfile this many full-loader reads")
+    ap.add_argument("--json", default=None, help="--corpus: write the figures here")
     ap.add_argument("--x264-settings", action="store_true",
                     help="compare x264 settings of the prepared copy instead (size, PSNR, "
                          "decode-only speed)")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.corpus is not None:
+        out = corpus_loader(args.corpus, args.k, args.snippets, args.rounds, args.profile)
+        if args.json:
+            from binge.io import write_json
+
+            write_json(out, args.json)
+        return
     data = DataConfig()
     src = long_title(args.work, args.minutes, args.source_preset, grain=args.grain)
     if args.x264_settings:

@@ -10,10 +10,17 @@ one (default 120 min) and a short one (default 10 min), at the paper's geometry 
   ``video.pkt``). Reported: snippets per CPU-second and long / short.
 * **prepare's memory** — ``prepare_corpus`` of each title alone in a fresh process; its
   peak resident set (``ru_maxrss`` of that child, from ``os.wait4``), long / short; beside
-  it the peak of a process that only imports binge (the floor of any prepare).
+  it the peak of a process that only imports binge (the floor of any prepare). With
+  ``--former-audio`` each title is also prepared, in the same run, with the log-mel step as
+  it was before it streamed to disk (every fp16 part held, concatenated, ``np.save``; kept
+  here as ``_FORMER_AUDIO``), the baseline of the memory figure.
+
+``--memory-only`` skips the reads (the memory figure alone is much cheaper at the small
+geometry, whose 2-hour title prepares in minutes).
 
     python benchmarks/title_length.py [--geometry paper] [--long-minutes 120]
         [--short-minutes 10] [--snippets 300] [--work DIR] [--json F]
+        [--memory-only] [--former-audio]
 """
 
 from __future__ import annotations
@@ -46,6 +53,21 @@ from binge.data.prepare import prepare_corpus
 prepare_corpus([{src!r}], {out!r}, data=GEOMETRIES[{geometry!r}], workers=1, progress=False)
 """
 _IMPORT_ONLY = "import binge.data.prepare, binge.data.dataset"
+_FORMER_AUDIO = """
+import numpy as np
+import binge.data.prepare as P
+
+def _former(job, data, stats, path):  # binge <= a4fae84: all parts held, concatenated, saved
+    streamer = P.StreamingLogMel(P.LogMelSettings.from_config(data))
+    parts = [streamer.push(chunk).T.astype(np.float16)
+             for chunk in P.iter_audio(job.source_path, data.sample_rate, stats=stats)]
+    parts.append(streamer.finish().T.astype(np.float16))
+    logmel = np.ascontiguousarray(np.concatenate(parts, axis=0))
+    np.save(path, logmel)
+    return len(logmel), streamer.num_samples
+
+P._audio_logmel = _former
+"""
 
 
 def child_peak_rss(code: str) -> int:
@@ -58,18 +80,21 @@ def child_peak_rss(code: str) -> int:
     return usage.ru_maxrss * 1024
 
 
-def prepare_title(work: Path, geometry: str, minutes: float) -> tuple[Path, int]:
-    """(prepared corpus, prepare's peak RSS) of one generated title of ``minutes``."""
+def prepare_title(work: Path, geometry: str, minutes: float,
+                  former: bool = False) -> tuple[Path, int]:
+    """(prepared corpus, prepare's peak RSS) of one generated title of ``minutes``; with
+    ``former``, the log-mel step as it was before streaming (``_FORMER_AUDIO``)."""
     data = GEOMETRIES[geometry]
     # no grain: a 2-hour grainy source takes ~10 CPU-minutes to encode; reads of the
     # prepared copy are compared between lengths, not against other content
     src = synth_source(work / f"len_{geometry}_{minutes:g}min.mp4", minutes * 60,
                        data.short_side, seed=1, fps=int(data.fps), sample_rate=data.sample_rate,
                        scale=1, grain=0.0)
-    out = work / f"len_{geometry}_{minutes:g}min"
+    out = work / f"len_{geometry}_{minutes:g}min{'_former' if former else ''}"
     shutil.rmtree(out, ignore_errors=True)
-    rss = child_peak_rss(_PREPARE.format(bench=str(Path(__file__).resolve().parent),
-                                         src=str(src), out=str(out), geometry=geometry))
+    code = _PREPARE.format(bench=str(Path(__file__).resolve().parent), src=str(src),
+                           out=str(out), geometry=geometry)
+    rss = child_peak_rss((_FORMER_AUDIO if former else "") + code)
     return out, rss
 
 
@@ -91,14 +116,39 @@ def main(argv: Optional[list[str]] = None) -> dict:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--work", type=Path, default=Path("bench_work"))
     ap.add_argument("--json", default=None)
+    ap.add_argument("--memory-only", action="store_true", help="prepare's peak RSS only")
+    ap.add_argument("--former-audio", action="store_true",
+                    help="also prepare with the former in-memory log-mel step (baseline)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     args.work.mkdir(parents=True, exist_ok=True)
     data = GEOMETRIES[args.geometry]
     floor = child_peak_rss(_IMPORT_ONLY)
-    corpora, rss = {}, {}
+    corpora, rss, former = {}, {}, {}
     for label, minutes in (("short", args.short_minutes), ("long", args.long_minutes)):
         corpora[label], rss[label] = prepare_title(args.work, args.geometry, minutes)
+        if args.former_audio:
+            base, former[label] = prepare_title(args.work, args.geometry, minutes, former=True)
+            same = all((corpora[label] / r["audio_path"]).read_bytes()
+                       == (base / r["audio_path"]).read_bytes()
+                       for r in read_manifest(corpora[label]))
+            print(f"{label}: audio.npy byte-identical to the former step's: {same}")
+    out = {"geometry": args.geometry, "long_minutes": args.long_minutes,
+           "short_minutes": args.short_minutes, "prepare_peak_rss": rss,
+           "import_only_peak_rss": floor,
+           "prepare_rss_long_over_short": rss["long"] / rss["short"]}
+    print(f"prepare peak RSS: short {rss['short'] / 2**20:.0f} MiB, long {rss['long'] / 2**20:.0f}"
+          f" MiB, long / short {out['prepare_rss_long_over_short']:.2f} (import only: "
+          f"{floor / 2**20:.0f} MiB)")
+    if former:
+        out["former_prepare_peak_rss"] = former
+        out["former_rss_long_over_short"] = former["long"] / former["short"]
+        print(f"former log-mel step, same run: short {former['short'] / 2**20:.0f} MiB, long "
+              f"{former['long'] / 2**20:.0f} MiB, long / short "
+              f"{out['former_rss_long_over_short']:.2f}")
+    if args.memory_only:
+        _write(out, args.json)
+        return out
     methods = {}
     rng = np.random.default_rng(0)
     snippets = {}
@@ -115,24 +165,22 @@ def main(argv: Optional[list[str]] = None) -> dict:
     res = _measure(methods, rounds=args.rounds)
     cpu = {name: r[0] for name, r in res.items()}
     names = list(cpu)
-    out = {
-        "geometry": args.geometry, "long_minutes": args.long_minutes,
-        "short_minutes": args.short_minutes, "snippets": snippets, "per_cpu_s": cpu,
+    out.update({
+        "snippets": snippets, "per_cpu_s": cpu,
         "read_long_over_short_index": cpu[names[2]] / cpu[names[0]],
         "read_long_over_short_seek": cpu[names[3]] / cpu[names[1]],
-        "prepare_peak_rss": rss, "import_only_peak_rss": floor,
-        "prepare_rss_long_over_short": rss["long"] / rss["short"],
-    }
+    })
     print(f"reads, long / short (snippets per CPU-s): index {out['read_long_over_short_index']:.2f},"
           f" seek {out['read_long_over_short_seek']:.2f}")
-    print(f"prepare peak RSS: short {rss['short'] / 2**20:.0f} MiB, long {rss['long'] / 2**20:.0f}"
-          f" MiB, long / short {out['prepare_rss_long_over_short']:.2f} (import only: "
-          f"{floor / 2**20:.0f} MiB)")
-    if args.json:
+    _write(out, args.json)
+    return out
+
+
+def _write(out: dict, path: Optional[str]) -> None:
+    if path:
         from binge.io import write_json
 
-        write_json(out, args.json)
-    return out
+        write_json(out, path)
 
 
 if __name__ == "__main__":

@@ -59,8 +59,10 @@ def test_sampler_keys_follow_k(tmp_path):
 def test_title_length_small(tmp_path):
     bench = load_benchmark("title_length")
     out = bench.main(["--geometry", "small", "--long-minutes", "1", "--short-minutes", "0.25",
-                      "--snippets", "8", "--rounds", "1", "--work", str(tmp_path)])
+                      "--snippets", "8", "--rounds", "1", "--work", str(tmp_path),
+                      "--former-audio"])
     assert out["snippets"] == {"short": 15, "long": 60}
+    assert set(out["former_prepare_peak_rss"]) == {"short", "long"}
     rss = out["prepare_peak_rss"]
     assert rss["short"] > out["import_only_peak_rss"] / 2 and rss["long"] > 0
     assert out["prepare_rss_long_over_short"] == pytest.approx(rss["long"] / rss["short"])

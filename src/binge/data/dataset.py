@@ -265,17 +265,19 @@ class SnippetDataset(Dataset):
         finally:
             os.close(fd)
         decoder = self._decoder(header.codec, header.extradata)
+        packets: list = [av.Packet(data[o - start:o - start + size]) for o, size in rows.tolist()]
+        packets.append(None)  # drain: frames the decoder still holds
+        rgb, h, w = self._rgb, out.shape[1], out.shape[2]
         got, want = 0, self.frames
         try:
-            for offset, size in (rows - [start, 0]).tolist():
-                for frame in decoder.decode(av.Packet(data[offset:offset + size])):
-                    got = self._put_rgb(frame, out, got, top, left)
+            for packet in packets:
+                for frame in decoder.decode(packet):
+                    # inline _put_rgb: per-frame Python is a share of a small snippet's cost
+                    out[got] = rgb.reformat(frame, format="rgb24", threads=1).to_ndarray()[
+                        top:top + h, left:left + w]
+                    got += 1
                     if got == want:
                         return got
-            for frame in decoder.decode(None):  # drain: frames the decoder still holds
-                got = self._put_rgb(frame, out, got, top, left)
-                if got == want:
-                    return got
             return got
         finally:
             decoder.flush_buffers()  # the next snippet starts clean on its keyframe
