@@ -219,6 +219,22 @@ def _objective_entries() -> dict[str, Any]:
     return all_objectives()
 
 
+def _objective_names() -> set[str]:
+    """The names ``objective.name`` accepts, known without importing an objective (torch): the
+    built-ins of ``binge.objectives.BUILTIN`` read from its source, as ``binge --help`` reads
+    each command's HELP, and the plug-ins registered so far (a plug-in imports the registry)."""
+    import ast
+    import sys
+
+    source = Path(__file__).resolve().parent / "objectives" / "__init__.py"
+    names: set[str] = set()
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "BUILTIN":
+            names |= set(ast.literal_eval(node.value))
+    base = sys.modules.get("binge.objectives.base")
+    return names | (set(base.registered_objectives()) if base is not None else set())
+
+
 def _unknown_objective(name: Any, where: str, entries: dict[str, Any]) -> str:
     return (f"{where}: {name!r} is not a registered objective; choose one of {sorted(entries)} "
             "(a plug-in objective must be imported first: binge --import MODULE ...)")
@@ -226,9 +242,12 @@ def _unknown_objective(name: Any, where: str, entries: dict[str, Any]) -> str:
 
 def _objective_from_dict(data: dict[str, Any], where: str) -> ObjectiveConfig:
     """Check an ``objective`` section: ``name`` against the registry, ``<name>: {...}`` against
-    that objective's options dataclass, flat keys against Eq. 1's."""
-    entries = _objective_entries()
+    that objective's options dataclass, flat keys against Eq. 1's. An unknown name is refused
+    before the registry (torch) is imported."""
     name = data.get("name", "nce")
+    if not isinstance(name, str) or name not in _objective_names():
+        raise ConfigError(_unknown_objective(name, f"{where}.name", dict.fromkeys(_objective_names())))
+    entries = _objective_entries()
     if not isinstance(name, str) or name not in entries:
         raise ConfigError(_unknown_objective(name, f"{where}.name", entries))
     flat = {k: e for k, e in entries.items() if e.flat and e.options is not None}

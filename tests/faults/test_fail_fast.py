@@ -45,6 +45,7 @@ def _probe(*argv: str) -> dict:
     ("out of range override", ["--config", TINY, "train.log_every_steps=0"]),
     ("broken relation in the file", ["--config", "{relation}"]),
     ("empty key", ["--config", TINY, "=3"]),
+    ("unknown objective name", ["--config", TINY, "objective.name=nope"]),
 ])
 def test_config_errors_are_refused_before_torch_is_imported(tmp_path, kind, argv):
     files = {"bad": "data:\n  n_mels: [96\n", "unknown": "sampling:\n  windw: 8\n",
@@ -59,6 +60,22 @@ def test_config_errors_are_refused_before_torch_is_imported(tmp_path, kind, argv
     assert res["code"] == 2, res["stderr"]
     assert res["torch"] is False, f"{kind}: torch was imported before the refusal"
     assert not out.exists()
+
+
+def test_objective_names_known_without_torch_are_the_registry_s():
+    """The names read from binge/objectives/__init__.py's source are the registry's built-ins
+    (a new built-in cannot be missed by the torch-free check)."""
+    from binge.config import _objective_names
+    from binge.objectives import BUILTIN, list_objectives
+
+    assert set(BUILTIN) <= _objective_names() == set(list_objectives())
+
+
+def test_evaluate_config_error_is_refused_before_torch_is_imported(tmp_path):
+    res = _probe("evaluate", "--random-init", "resnet18_audio_tiny", "--config", TINY,
+                 "optim.lr=fast", "--out", tmp_path / "ev")
+    assert res["code"] == 2 and res["torch"] is False, res["stderr"]
+    assert "override 'optim.lr=fast'" in res["stderr"] and not (tmp_path / "ev").exists()
 
 
 def test_objective_section_is_still_checked():

@@ -52,17 +52,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from binge.config import ConfigError, load_config
-    from binge.data.datasets import DatasetLayoutError
-    from binge.cluster import check_model_names
-    from binge.evaluation.runner import check_results_folder, evaluate, results_dir
-    from binge.runinfo import record_run
 
     overrides = list(args.overrides)
     for flag in ("dataset", "protocol"):
         if getattr(args, flag) is not None:
             overrides.append(f"evaluate.{flag}={getattr(args, flag)}")
     try:
-        cfg = load_config(args.config, overrides)
+        cfg = load_config(args.config, overrides)  # refused before torch is imported
+    except ConfigError as err:
+        raise SystemExit(f"binge evaluate: {err}") from err
+    from binge.data.datasets import DatasetLayoutError
+    from binge.cluster import check_model_names
+    from binge.evaluation.runner import check_results_folder, evaluate, results_dir
+    from binge.runinfo import record_run
+
+    try:
         if args.root is not None:  # paths are set as given, never parsed as YAML
             cfg.evaluate.root = args.root
         if args.out is not None:

@@ -36,6 +36,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_slurm_arguments(parser, "pretrain")
 
 
+def _check_corpus(cfg) -> None:
+    """``data.corpus`` set, a prepared corpus, prepared with the config's parameters: checked
+    before the run folder is locked or touched (a refusal creates nothing)."""
+    from pathlib import Path
+
+    from binge.config import ConfigError
+    from binge.data.corpus import read_manifest
+
+    if not cfg.data.corpus:
+        raise ConfigError("data.corpus is not set: pass data.corpus=PATH (a folder written by "
+                          "`binge prepare`)")
+    read_manifest(Path(cfg.data.corpus), cfg.data)  # CorpusError naming the folder and the fix
+
+
 def run(args: argparse.Namespace) -> int:
     import logging
 
@@ -52,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         check_cluster_flags(args)
         if getattr(args, "slurm", False):
             return submit_pretrain(args, cfg.train.out_dir)
+        _check_corpus(cfg)  # before the run folder is touched
     except (ConfigError, ClusterError) as err:
         raise SystemExit(f"binge pretrain: {err}") from err
     resume = False if args.restart else (args.resume or True)
