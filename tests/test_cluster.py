@@ -3,7 +3,7 @@
 - ``binge prepare --slurm --array 2 --executor local`` (2 shard tasks + the assemble task) gives
   the same corpus as one ``binge prepare`` process: the same manifest rows, byte-identical
   log-mel and meta.json files, and video byte-identical or, where libx264 ran other SIMD code
-  (CI once saw one title differ so), the same frames within SAME_FRAMES_DB; a skipped file is
+  (CI once saw one title differ so), the same frames (tests/corpus_compare.py); a skipped file is
   reported and is not a failed task;
 - ``binge pretrain --slurm --executor local --tasks-per-node 2`` (2 gloo ranks whose torchrun
   variables come from submitit's job environment) gives the same per-step losses as one
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import cli_error
+from corpus_compare import explain, mismatches
 
 pytest.importorskip("submitit")
 
@@ -53,77 +54,11 @@ def _corpus_files(corpus: Path) -> dict[str, str]:
     return out
 
 
-#: the lowest PSNR (dB) between two encodings of one title's frames that still counts as the same
-#: title: libx264's SIMD code is not bit-exact across instruction sets (AVX-512 vs SSE2 measured
-#: here: 39.2 dB worst frame, same frame count), so a process that runs on another CPU type (a
-#: VM restored on another host, a heterogeneous cluster) writes other bytes for the same frames;
-#: a wrong title (other frames, colours, geometry or timing) is far below (docs/cluster.md)
-SAME_FRAMES_DB = 35.0
-
-
-def _decoded(path: Path) -> list:
-    import av
-
-    with av.open(str(path)) as c:
-        return [f.to_ndarray(format="rgb24").astype("float64") for f in c.decode(video=0)]
-
-
-def _worst_psnr(a: Path, b: Path) -> tuple[int, int, float]:
-    """(frames of a, frames of b, the lowest per-frame PSNR in dB over the common frames)."""
-    import numpy as np
-
-    x, y = _decoded(a), _decoded(b)
-    mse = [float(np.mean((p - q) ** 2)) for p, q in zip(x, y)]
-    return len(x), len(y), min((10 * np.log10(255.0 ** 2 / m) if m else 99.0) for m in mse)
-
-
-def _mismatches(out: Path, ref: Path) -> list[str]:
-    """Title files of ``out`` that are not those of ``ref``: every file must be byte-identical,
-    except an H.264 stream re-encoded by other SIMD code (same frame count, every frame within
-    SAME_FRAMES_DB) and the packet index of such a stream."""
-    a, b = _corpus_files(out), _corpus_files(ref)
-    bad = []
-    for name in sorted(set(a) | set(b)):
-        if a.get(name) == b.get(name):
-            continue
-        mp4 = name.rsplit("/", 1)[0] + "/video.mp4"
-        if name.endswith("video.pkt") and mp4 in a and a[mp4] != b.get(mp4):
-            continue  # judged with its stream
-        if name.endswith("video.mp4") and name in a and name in b:
-            n, m, db = _worst_psnr(out / name, ref / name)
-            if n == m and db >= SAME_FRAMES_DB:
-                continue
-        bad.append(name)
-    return bad
-
-
 def _explain(out: Path, ref: Path, log: str) -> str:
-    """What differs between two corpora's title files, decoded (for a failure message): a
-    byte difference of an MP4 whose frames decode equal is a muxing difference, one whose
-    frames differ is an encoding difference; the shard logs name what each task did."""
-    import av
-    import numpy as np
-
-    lines = []
-    a, b = _corpus_files(out), _corpus_files(ref)
-    for name in sorted(set(a) | set(b)):
-        if a.get(name) == b.get(name):
-            continue
-        line = f"{name}: {a.get(name, 'missing')[:12]} vs {b.get(name, 'missing')[:12]}"
-        if name.endswith(".mp4") and name in a and name in b:
-            frames = []
-            for corpus in (out, ref):
-                with av.open(str(corpus / name)) as c:
-                    frames.append([f.to_ndarray() for f in c.decode(video=0)])
-            bad = [i for i, (x, y) in enumerate(zip(*frames)) if not np.array_equal(x, y)]
-            line += (f"; {len(frames[0])} vs {len(frames[1])} frames, {len(bad)} differ"
-                     + (f" (first {bad[0]}, max |diff| "
-                        f"{int(np.abs(frames[0][bad[0]].astype(int) - frames[1][bad[0]]).max())})"
-                        if bad else ""))
-        lines.append(line)
+    """What differs (decoded, for a failure message), then the binge and shard logs' tails."""
     logs = sorted((out / "slurm").glob("*.err")) + sorted((out / "slurm").glob("*.out"))
     tails = "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in logs)
-    return "\n".join(lines) + f"\n--- binge log\n{log[-1500:]}\n{tails}"
+    return explain(out, ref, _corpus_files) + f"\n--- binge log\n{log[-1500:]}\n{tails}"
 
 
 def _manifest(corpus: Path) -> list[dict[str, str]]:
@@ -146,7 +81,7 @@ def test_two_shard_array_prepare_equals_one_process(tiny_world, tiny_corpus, tmp
     assert proc.returncode == 3, log[-3000:]
     assert "skipped" in log and "broken.mp4" in log and "failed" not in log, log[-3000:]
     assert _manifest(out) == _manifest(tiny_corpus)
-    assert not _mismatches(out, tiny_corpus), _explain(out, tiny_corpus, log)
+    assert not mismatches(out, tiny_corpus, _corpus_files), _explain(out, tiny_corpus, log)
     for i in range(2):
         info = json.loads((out / "shards" / f"run_info-{i}-of-2.json").read_text())
         assert info["status"] == "ok" and "--slurm" in info["argv"]
