@@ -101,7 +101,7 @@ def build_parser(only: str | None = None, lazy: bool = False) -> argparse.Argume
 #: qualified name so that no module is imported to recognise them (docs/cli.md)
 USER_ERRORS = frozenset({
     "binge.config.ConfigError", "binge.data.corpus.CorpusError", "binge.locks.LockError",
-    "binge.data.prepare.PrepareError", "binge.plugins.PluginError", "binge.cluster.ClusterError",
+    "binge.data.corpus.PrepareError", "binge.plugins.PluginError", "binge.cluster.ClusterError",
     "binge.evaluation.runner.EvaluateError", "binge.library.store.LibraryError",
     "binge.world.generate.WorldError", "binge.train.supervised.GroundTruthError",
     "binge.data.datasets.base.DatasetLayoutError", "binge.data.scenes.SceneDetectorUnavailable",

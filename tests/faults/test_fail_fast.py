@@ -157,3 +157,17 @@ def test_check_with_a_source_that_is_not_there(tmp_path, small_corpus):
     proc = run_binge("check", tmp_path / "nothing", "--corpus", small_corpus, "--quiet")
     assert proc.returncode == 2, proc.stderr
     assert f"source {tmp_path / 'nothing'} does not exist" in one_line_error(proc, "check")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["sampling.kk=3"], "override 'sampling.kk=3'"),
+    (["--config", "/nonexistent/x.yaml"], "/nonexistent/x.yaml does not exist"),
+], ids=["override", "config file"])
+def test_prepare_command_errors_are_refused_before_torch_is_imported(tmp_path, argv, words):
+    """binge prepare refuses a bad config before importing the pipeline (torch); a valid
+    config's full load still imports the objective registry (docs/cli.md)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    res = _probe("prepare", src, "--out", tmp_path / "corpus", *argv)
+    assert res["code"] == 2 and res["torch"] is False, res["stderr"]
+    assert words in res["stderr"] and not (tmp_path / "corpus").exists()

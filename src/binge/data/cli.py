@@ -80,7 +80,7 @@ def _check_inputs_exist(sources: list[str], metadata: "str | None") -> None:
     before anything is written (a missing file found while scanning a folder is skipped)."""
     import os
 
-    from binge.data.prepare import PrepareError
+    from binge.data.corpus import PrepareError
 
     gone = [s for s in sources if not os.path.exists(s)]
     if gone:
@@ -96,7 +96,7 @@ def _check_scenes_file(path: str) -> str:
     Returns the absolute path (array tasks may run elsewhere)."""
     import os
 
-    from binge.data.prepare import PrepareError
+    from binge.data.corpus import PrepareError
     from binge.data.scenes import read_scenes_csv
 
     if not os.path.isfile(path):
@@ -123,8 +123,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from binge.config import ConfigError, load_config
-    from binge.data.corpus import CorpusError
-    from binge.data.prepare import PrepareError, prepare_corpus
+    from binge.data.corpus import CorpusError, PrepareError
     from binge.locks import LockError
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -150,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
         check_cluster_flags(args)
         if getattr(args, "slurm", False):
             return submit_prepare(args)
+        from binge.data.prepare import prepare_corpus  # torch: only once the command is valid
+
         i, n = args.shard
         from contextlib import nullcontext
 

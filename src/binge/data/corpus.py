@@ -38,6 +38,7 @@ __all__ = [
     "atomic_write_text",
     "write_csv",
     "read_corpus_params",
+    "PrepareError",
     "write_manifest",
     "read_manifest",
     "assign_splits",
@@ -69,6 +70,12 @@ _FLOAT_COLUMNS = {"duration_s", "source_fps", "fps", "announced_s", "video_s", "
 
 class CorpusError(RuntimeError):
     """A corpus folder that cannot be read as asked; the message says why and what to do."""
+
+
+class PrepareError(RuntimeError):
+    """The prepare run itself cannot go on (bad arguments, unreadable metadata). Defined here
+    (no torch) so that ``binge prepare`` refuses a bad command before importing the pipeline;
+    :mod:`binge.data.prepare` re-exports it."""
 
 
 class CorpusParamsError(CorpusError):

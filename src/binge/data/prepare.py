@@ -44,7 +44,7 @@ import numpy as np
 
 from binge.config import DataConfig
 from binge.data.corpus import (
-    FORMAT_VERSION, assign_splits, atomic_write_text, check_params,
+    FORMAT_VERSION, PrepareError, assign_splits, atomic_write_text, check_params,
     prepare_params, read_corpus_params, write_csv, write_manifest,
 )
 from binge.data.logmel import LogMelSettings, StreamingLogMel, snippet_frames
@@ -84,10 +84,6 @@ _SAFE_ID = re.compile(r"[^\w.-]+")
 _MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EROFS, errno.ENOMEM})
 #: streams whose decoded lengths differ by more than this (s) are reported as a mismatch
 MISMATCH_S = 0.5
-
-
-class PrepareError(RuntimeError):
-    """The prepare run itself cannot go on (bad arguments, unreadable metadata)."""
 
 
 @dataclass(frozen=True)
