@@ -4,7 +4,7 @@
   pretrain`` on the ``train.out_dir`` of a running one, are refused (exit 2, the holder named)
   while the first finishes exactly as a solo run does (the corpus byte-identical, the exported
   weights bit-identical and the same losses).
-* ``kill -9`` of ``binge prepare --workers 2``'s main process: its pool workers and the resource
+* ``kill -9`` of ``binge prepare --workers 2``'s (or ``binge world --workers 2``'s) main process: its pool workers and the resource
   tracker end too (they used to idle forever).
 """
 
@@ -129,5 +129,31 @@ def test_pool_workers_die_with_a_killed_prepare(sources, tmp_path):
         time.sleep(0.2)
     left = [k for k in kids if _alive(k)]
     for k in left:  # do not leave them behind even when the test fails
+        os.kill(k, signal.SIGKILL)
+    assert left == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_pool_workers_die_with_a_killed_world(tmp_path):
+    """binge world --workers 2 (its own pool, binge.workers.die_with_parent as initializer):
+    kill -9 of the main process ends the workers too."""
+    proc = subprocess.Popen([sys.executable, "-m", "binge", "world", "--out", str(tmp_path / "w"),
+                             "--preset", "tiny", "--workers", "2"], cwd=REPO, env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.monotonic() + 120
+    kids: set[int] = set()
+    while time.monotonic() < end and len(kids) < 2:
+        assert proc.poll() is None, "binge world ended before its workers were seen"
+        kids = _children(proc.pid)
+        time.sleep(0.05)
+    assert len(kids) >= 2, kids
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    end = time.monotonic() + 30
+    while time.monotonic() < end and any(_alive(k) for k in kids):
+        time.sleep(0.2)
+    left = [k for k in kids if _alive(k)]
+    for k in left:
         os.kill(k, signal.SIGKILL)
     assert left == []

@@ -54,6 +54,7 @@ from binge.data.media import (
 )
 from binge.data.packet_index import write_packet_index
 from binge.data.media_progress import MediaHoursBar, frame_reporter, set_sink
+from binge.workers import die_with_parent
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -551,26 +552,9 @@ def _worker(job: TitleJob, out_dir: Path, data: DataConfig) -> tuple[TitleJob, O
         shutil.rmtree(Path(out_dir) / "titles" / f".{job.title_id}.partial", ignore_errors=True)
 
 
-def _die_with_parent() -> None:
-    """A pool worker ends itself as soon as its parent is gone (``kill -9`` of ``binge prepare``
-    included), so no idle worker (nor the resource tracker they keep open) is left behind. It
-    waits on the parent's sentinel (a pipe that reads EOF once the parent has died), which also
-    holds when the parent died before this worker got here (a ppid poll would miss that)."""
-    import threading
-
-    parent = multiprocessing.parent_process()
-
-    def watch() -> None:
-        parent.join()
-        os._exit(1)
-
-    threading.Thread(target=watch, name="binge-parent-watch", daemon=True).start()
-
-
 def _init_worker(progress_sink=None) -> None:
     set_sink(progress_sink)  # in-title progress: a queue to the parent's bar, or None
-    if multiprocessing.parent_process() is not None:
-        _die_with_parent()
+    die_with_parent()
     import torch
 
     torch.set_num_threads(1)

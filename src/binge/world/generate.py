@@ -21,6 +21,7 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
+from binge.workers import die_with_parent
 from binge.world import downstream as D
 from binge.world.encode import write_bytes
 from binge.world.generate_title import render_title
@@ -128,7 +129,8 @@ def generate_world(
             fn(*args)
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=die_with_parent) as pool:
             futures = [pool.submit(fn, *args) for _, fn, args in jobs]
             for fut in as_completed(futures):
                 fut.result()
