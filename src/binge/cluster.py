@@ -290,11 +290,17 @@ def _wait(jobs) -> int:
 def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
     """Split positional arguments into (sources, ``section.key=value`` overrides).
 
-    An item is an override when it reads ``name.name[.name]=value`` and no such file exists, so
-    ``binge prepare`` takes overrides the way every other binge command does."""
+    An item is an override when it reads ``name.name[.name]=value``, or is a malformed one
+    (``=3``, or a config section's key without ``=`` such as ``sampling.k``), and no such file
+    exists, so ``binge prepare`` takes overrides the way every other binge command does and a
+    malformed override gets the override's error instead of "source does not exist"."""
+    import dataclasses
     import re
 
-    pattern = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+=")
+    from binge.config import Config
+
+    sections = "|".join(f.name for f in dataclasses.fields(Config))
+    pattern = re.compile(rf"^([A-Za-z_]\w*(\.[A-Za-z_]\w*)+=|=|({sections})\.\w+$)")
     sources, overrides = [], []
     for item in items:
         (overrides if pattern.match(item) and not Path(item).exists() else sources).append(item)

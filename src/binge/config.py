@@ -603,6 +603,9 @@ def _ranges(cfg: "Config") -> list[tuple[str, bool, str]]:
          f"a multiple of sampling.k ({s.k}): a batch holds B/k titles of k snippets"),
         ("sampling.window", not isinstance(w, int) or w >= max(s.k, 1),
          f">= sampling.k ({s.k}): k snippets must fit in the window (or null / scene)"),
+        ("sampling.scene_policy", s.scene_policy is None or w is None,
+         f"null while sampling.window={w!r}: 'distinct' draws the k snippets from k scenes of "
+         "the whole title (w = M_n), so it needs sampling.window=null"),
         ("sampling.steps_per_epoch", s.steps_per_epoch is None or s.steps_per_epoch > 0,
          "> 0 (or null)"),
         ("model.embed_dim", cfg.model.embed_dim > 0, "> 0"),

@@ -46,6 +46,8 @@ def _probe(*argv: str) -> dict:
     ("broken relation in the file", ["--config", "{relation}"]),
     ("empty key", ["--config", TINY, "=3"]),
     ("unknown objective name", ["--config", TINY, "objective.name=nope"]),
+    ("scene policy with a window", ["--config", TINY, "sampling.window=scene",
+                                    "sampling.scene_policy=distinct"]),
 ])
 def test_config_errors_are_refused_before_torch_is_imported(tmp_path, kind, argv):
     files = {"bad": "data:\n  n_mels: [96\n", "unknown": "sampling:\n  windw: 8\n",
@@ -162,7 +164,9 @@ def test_check_with_a_source_that_is_not_there(tmp_path, small_corpus):
 @pytest.mark.parametrize("argv, words", [
     (["sampling.kk=3"], "override 'sampling.kk=3'"),
     (["--config", "/nonexistent/x.yaml"], "/nonexistent/x.yaml does not exist"),
-], ids=["override", "config file"])
+    (["=3"], "override '=3': no key before ="),
+    (["sampling.k"], "override 'sampling.k': expected the form section.key=value"),
+], ids=["override", "config file", "empty key", "no value"])
 def test_prepare_command_errors_are_refused_before_torch_is_imported(tmp_path, argv, words):
     """binge prepare refuses a bad config before importing the pipeline (torch); a valid
     config's full load still imports the objective registry (docs/cli.md)."""
@@ -171,3 +175,12 @@ def test_prepare_command_errors_are_refused_before_torch_is_imported(tmp_path, a
     res = _probe("prepare", src, "--out", tmp_path / "corpus", *argv)
     assert res["code"] == 2 and res["torch"] is False, res["stderr"]
     assert words in res["stderr"] and not (tmp_path / "corpus").exists()
+
+
+def test_prepare_tells_sources_from_overrides():
+    """``=3`` and ``sampling.k`` are (malformed) overrides; a missing file name stays a source
+    (its own "does not exist" error), and so does anything with a path separator."""
+    from binge.cluster import split_overrides
+
+    assert split_overrides(["titles", "=3", "sampling.k", "sampling.k=2", "movie.mp4", "a/b.c"]) \
+        == (["titles", "movie.mp4", "a/b.c"], ["=3", "sampling.k", "sampling.k=2"])
