@@ -87,6 +87,12 @@ def test_scenes_csv_round_trip_and_validation(tmp_path):
     bad.write_text("title_id,scene,start\na,0,0\n")
     with pytest.raises(SceneError, match="missing column"):
         read_scenes_csv(bad)
+    bad.write_text("title_id,scene,start_s,end_s\na,0,0,3\na,1,3,abc\n")
+    with pytest.raises(SceneError, match=r"bad.csv:3: end_s='abc' is not a number \(seconds\)"):
+        read_scenes_csv(bad)
+    bad.write_text("title_id,scene,start_s,end_s\na,x,0,3\n")
+    with pytest.raises(SceneError, match="bad.csv:2: scene='x' is not an integer"):
+        read_scenes_csv(bad)
     with pytest.raises(SceneError, match="covers|cover the title"):
         validate_scenes({"a": [(0.0, 5.0)]}, {"a": 9.0})
 

@@ -283,11 +283,15 @@ def read_scenes_csv(path: str | Path,
             raise SceneError(f"{path}: missing column(s) {missing}; a scenes CSV has the "
                              f"columns {', '.join(SCENE_COLUMNS)}")
         for line, row in enumerate(reader, start=2):
-            try:
-                item = (int(row["scene"]), float(row["start_s"]), float(row["end_s"]))
-            except (TypeError, ValueError):
-                raise SceneError(f"{path}:{line}: scene must be an integer and start_s, end_s "
-                                 f"numbers (got {row})") from None
+            for column, kind in (("scene", int), ("start_s", float), ("end_s", float)):
+                try:
+                    kind(row[column])
+                except (TypeError, ValueError):
+                    raise SceneError(
+                        f"{path}:{line}: {column}={row[column]!r} is not "
+                        f"{'an integer' if kind is int else 'a number (seconds)'}; fix that "
+                        "cell (columns: " + ", ".join(SCENE_COLUMNS) + ")") from None
+            item = (int(row["scene"]), float(row["start_s"]), float(row["end_s"]))
             if not row["title_id"]:
                 raise SceneError(f"{path}:{line}: empty title_id; give the manifest's title_id "
                                  "of the title")
