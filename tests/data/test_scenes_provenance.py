@@ -61,7 +61,7 @@ def test_csv_errors_name_the_file_and_line(tmp_path):
     cases = {
         "a,0,0,3\na,1,3.5,10\n": ":3: title 'a': scene 0 ends at 3.0 s but scene 1 starts",
         "a,0,0,3\na,2,3,10\n": ":3: title 'a' scene 2 where scene 1 was expected",
-        "a,0,0,3\na,1,3,x\n": ":3: scene must be an integer",
+        "a,0,0,3\na,1,3,x\n": ":3: end_s='x' is not a number",
         "a,0,0,3\n,1,3,4\n": ":3: empty title_id",
         "a,0,1,3\n": ":2: title 'a' scene 0 starts at 1.0 s",
         "a,1,3,10\na,0,0,3\nb,0,5,4\n": ":4: title 'b' scene 0: end_s 4.0 must be after",
