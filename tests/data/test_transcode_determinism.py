@@ -39,6 +39,18 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _same_encoding(a: Path, b: Path) -> bool:
+    """The same bytes, or (the rare one-machine difference of libx264 seen twice, one byte of a
+    keyframe: tests/corpus_compare.py) streams that decode to exactly the same frames. What these
+    tests look for (garbage pixels reaching the encoder) changes the decoded frames."""
+    from corpus_compare import worst_psnr
+
+    if _sha(a) == _sha(b):
+        return True
+    n, m, db = worst_psnr(a, b)
+    return n == m and db == 99.0
+
+
 def _rows(plane) -> np.ndarray:
     """A plane's whole buffer, padding included: (rows, line_size) uint8, writable."""
     return np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(plane.height, plane.line_size)
@@ -52,10 +64,10 @@ def source(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference(source, tmp_path_factory) -> str:
+def reference(source, tmp_path_factory) -> Path:
     dst = tmp_path_factory.mktemp("ref") / "v.mp4"
     assert transcode_video(source, dst, **ARGS) == 30
-    return _sha(dst)
+    return dst
 
 
 def _frames_through(monkeypatch, change) -> list:
@@ -90,7 +102,7 @@ def test_garbage_in_frame_padding_does_not_change_the_encoding(source, reference
     dst = tmp_path / "v.mp4"
     transcode_video(source, dst, **ARGS)
     assert all(padded) and len(padded) == 3 * 30  # every plane had padding, all of it garbage
-    assert _sha(dst) == reference
+    assert _same_encoding(dst, reference)
 
 
 def _copy(frame) -> av.VideoFrame:
@@ -110,7 +122,7 @@ def test_a_held_frame_encodes_as_a_copy_of_its_pixels_would(tmp_path, monkeypatc
     copies = tmp_path / "copies.mp4"
     transcode_video(src, copies, **ARGS)
     assert len(seen) == 30 and len({id(f) for f in seen}) < len(seen)  # 2 fps -> 5 fps: held
-    assert _sha(copies) == _sha(same)
+    assert _same_encoding(copies, same)
 
 
 _CHILD = """
@@ -127,4 +139,4 @@ def test_a_fresh_process_writes_the_same_bytes(source, reference, tmp_path, pert
     dst = tmp_path / "child.mp4"
     subprocess.run([sys.executable, "-c", _CHILD, str(source), str(dst)], env=env, check=True,
                    timeout=120)
-    assert _sha(dst) == reference
+    assert _same_encoding(dst, reference)
