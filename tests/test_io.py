@@ -58,3 +58,16 @@ def test_remove_stale_temporaries_only_removes_dead_writers(tmp_path):
         p.write_bytes(b"")
     assert remove_stale_temporaries(tmp_path) == [stale]
     assert live.exists() and keep.exists() and not stale.exists()
+
+
+def test_file_sha256_is_hashlib_over_the_whole_file(tmp_path):
+    import hashlib
+
+    from binge.io import file_sha256
+
+    path = tmp_path / "f.bin"
+    data = bytes(range(256)) * 9000  # > 2 MiB: several 1-MiB blocks and a partial last one
+    path.write_bytes(data)
+    assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+    (tmp_path / "empty").write_bytes(b"")
+    assert file_sha256(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()

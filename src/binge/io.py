@@ -7,7 +7,8 @@ allows (``0o666 & ~umask``, as ``open()`` would give a new file; ``tempfile.mkst
 onto the target. A crash at any point leaves either the old file or the new one, never a partial
 one, and the temporary file is removed on every error path (``BaseException`` included, so a
 Ctrl-C does not leave it behind). A temporary file left by a ``kill -9`` starts with ``.`` and
-contains ``.tmp-``; :func:`remove_stale_temporaries` cleans them.
+contains ``.tmp-``; :func:`remove_stale_temporaries` cleans them. :func:`file_sha256` is the
+one file digest (world manifests, scenes CSVs).
 
 Example::
 
@@ -20,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import threading
@@ -31,6 +33,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "file_mode",
+    "file_sha256",
     "remove_stale_temporaries",
     "write_json",
 ]
@@ -147,3 +150,12 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read 1 MiB at a time. Raises ``OSError``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

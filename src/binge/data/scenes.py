@@ -25,7 +25,6 @@ which is what :class:`binge.sampling.HierarchicalBatchSampler` takes as ``scenes
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import logging
 import math
@@ -37,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional
 import numpy as np
 
 from binge.config import ConfigError
-from binge.io import atomic_write_text, write_json
+from binge.io import atomic_write_text, file_sha256, write_json
 
 if TYPE_CHECKING:
     from binge.config import Config
@@ -66,7 +65,6 @@ __all__ = [
     "detect_title",
     "write_corpus_scenes",
     "import_scenes_csv",
-    "file_sha256",
     "scenes_record",
     "record_run_scenes",
     "detect_corpus",
@@ -580,15 +578,6 @@ def _source_text(info: Mapping[str, Any]) -> str:
         return (f"{source} ({d.get('method')}, threshold {d.get('threshold')}, "
                 f"min_scene_s {d.get('min_scene_s')})")
     return f"{source} ({info['path']})" if "path" in info else source
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def import_scenes_csv(corpus_dir: str | Path, csv_path: str | Path,

@@ -11,7 +11,6 @@ or anything that is not a world, is never overwritten.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -21,6 +20,7 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
+from binge.io import file_sha256
 from binge.workers import die_with_parent
 from binge.world import downstream as D
 from binge.world.encode import write_bytes
@@ -35,14 +35,6 @@ METADATA_COLUMNS = ("title_id", "path", "group", "genre", "kind")
 
 class WorldError(RuntimeError):
     """An output folder that cannot hold the requested world."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write_manifest(out_dir: Path, preset: str, seed: int, status: str, files: dict | None = None) -> None:
@@ -143,6 +135,6 @@ def generate_world(
     for path in sorted(out_dir.rglob("*")):
         rel = path.relative_to(out_dir).as_posix()
         if path.is_file() and rel != MANIFEST and not path.name.startswith("."):
-            files[rel] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+            files[rel] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
     _write_manifest(out_dir, preset, seed, "complete", files)
     return out_dir
