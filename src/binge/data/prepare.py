@@ -618,15 +618,16 @@ def prepare_corpus(
         row = _done_row(out, job)
         if row is None:
             todo.append(job)
-        elif row["source_path"] != job.source_path and not _same_content(row, job):
-            conflicts.append((job, row))
-        else:
-            if row["source_path"] != job.source_path:  # the source moved: same content
-                row = {**row, "source_path": job.source_path,
-                       "source_fingerprint": source_fingerprint(job.source_path)}
-                relocated.append(row)
-            rows[job.title_id] = {**row, **_job_metadata(job)}
-            report.reused += 1
+            continue
+        if row["source_path"] != job.source_path:  # moved (same content), or another file
+            fingerprint = _same_content(row, job)
+            if fingerprint is None:
+                conflicts.append((job, row))
+                continue
+            row = {**row, "source_path": job.source_path, "source_fingerprint": fingerprint}
+            relocated.append(row)
+        rows[job.title_id] = {**row, **_job_metadata(job)}
+        report.reused += 1
     _refuse_losses(out, conflicts, jobs if n == 1 else None)
     for row in relocated:
         _relocate(out, row)
@@ -658,13 +659,17 @@ def prepare_corpus(
     return report
 
 
-def _same_content(row: dict[str, Any], job: TitleJob) -> bool:
-    """Whether ``job``'s file has the content the finished title ``row`` was prepared from."""
+def _same_content(row: dict[str, Any], job: TitleJob) -> Optional[str]:
+    """The fingerprint of ``job``'s file when it has the content the finished title ``row``
+    was prepared from, else None (other content, unknown, or unreadable)."""
     recorded = _row_fingerprint(row)
+    if recorded is None:
+        return None
     try:
-        return recorded is not None and recorded == source_fingerprint(job.source_path)
+        now = source_fingerprint(job.source_path)
     except OSError:
-        return False
+        return None
+    return now if now == recorded else None
 
 
 def _relocate(out: Path, row: dict[str, Any]) -> None:
