@@ -26,6 +26,7 @@ section               used by
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -219,20 +220,28 @@ def _objective_entries() -> dict[str, Any]:
     return all_objectives()
 
 
-def _objective_names() -> set[str]:
-    """The names ``objective.name`` accepts, known without importing an objective (torch): the
-    built-ins of ``binge.objectives.BUILTIN`` read from its source, as ``binge --help`` reads
-    each command's HELP, and the plug-ins registered so far (a plug-in imports the registry)."""
+@functools.lru_cache(maxsize=1)
+def _builtin_objective_names() -> frozenset[str]:
+    """``binge.objectives.BUILTIN``'s names, read from its source (the package imports torch),
+    as ``binge --help`` reads each command's HELP; parsed once per process."""
     import ast
-    import sys
 
     source = Path(__file__).resolve().parent / "objectives" / "__init__.py"
     names: set[str] = set()
     for node in ast.parse(source.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "BUILTIN":
             names |= set(ast.literal_eval(node.value))
+    return frozenset(names)
+
+
+def _objective_names() -> set[str]:
+    """The names ``objective.name`` accepts, known without importing an objective (torch): the
+    built-ins and the plug-ins registered so far (a plug-in imports the registry)."""
+    import sys
+
     base = sys.modules.get("binge.objectives.base")
-    return names | (set(base.registered_objectives()) if base is not None else set())
+    return set(_builtin_objective_names()) | (set(base.registered_objectives())
+                                              if base is not None else set())
 
 
 def _unknown_objective(name: Any, where: str, entries: dict[str, Any]) -> str:
