@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from corpus_compare import file_digests
 
 from .synth import make_title
 
@@ -74,8 +75,6 @@ def messy_corpus(messy_titles, tiny_data, tmp_path_factory):
     return out, report
 
 
-def corpus_digest(folder: Path) -> dict[str, str]:
-    """sha256 of every file in a corpus folder, by relative path; the run records
-    (``run_info.json``: times, argv, host) are not corpus content and are left out."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith("run_info")}
+#: sha256 of every file in a corpus folder, by relative path; the run records (``run_info*``:
+#: times, argv, host) are not corpus content and are left out (tests/corpus_compare.py)
+corpus_digest = file_digests
