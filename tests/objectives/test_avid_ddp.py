@@ -11,6 +11,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from binge.distributed import cleanup_distributed
 from binge.objectives.avid import AvidObjective
 from binge.objectives.cma import CmaObjective
 
@@ -63,7 +64,7 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
         for kind in KINDS:
             torch.save(_run(kind, rank, world), os.path.join(out_dir, f"{kind}_rank{rank}.pt"))
     finally:
-        dist.destroy_process_group()
+        cleanup_distributed()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from binge.distributed import GlobalBatchNorm, convert_sync_batchnorm
+from binge.distributed import GlobalBatchNorm, cleanup_distributed, convert_sync_batchnorm
 
 
 def _data():
@@ -37,7 +37,7 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
         torch.save({"y": y.detach(), "gx": xr.grad, "gp": grads, "rm": bn.running_mean.clone(),
                     "rv": bn.running_var.clone()}, f"{out_dir}/rank{rank}.pt")
     finally:
-        dist.destroy_process_group()
+        cleanup_distributed()
 
 
 @pytest.mark.distributed
