@@ -33,6 +33,13 @@ def test_record_holds_versions_argv_host_and_times(tmp_path, monkeypatch):
     assert info["versions"]["torchvision"] == torchvision.__version__
     assert info["versions"]["av"] == av.__version__
     assert info["versions"]["ffmpeg"] == av.ffmpeg_version_info
+    import numpy
+    import scenedetect
+    import sklearn
+
+    assert info["versions"]["numpy"] == numpy.__version__
+    assert info["versions"]["scikit-learn"] == sklearn.__version__
+    assert info["versions"]["scenedetect"] == scenedetect.__version__
     assert info["argv"] == ["binge", "pretrain", "x=1"] and info["command"] == "pretrain"
     assert info["world_size"] == 3 and info["device"] == "cpu" and info["host"]
     if Path("/proc/cpuinfo").is_file():  # the CPU type libx264's bytes depend on
@@ -89,3 +96,9 @@ def test_cli_world_writes_run_info(tmp_path, monkeypatch):
     assert main(["world", "--preset", "tiny", "--out", str(tmp_path / "w")]) == 0
     info = json.loads((tmp_path / "w" / "run_info.json").read_text())
     assert info["command"] == "world" and info["status"] == "ok" and (tmp_path / "w" / "metadata.csv").is_file()
+
+
+def test_an_absent_library_is_recorded_as_none():
+    from binge.runinfo import _distribution_version
+
+    assert _distribution_version("binge-no-such-distribution") is None

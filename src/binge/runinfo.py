@@ -3,8 +3,10 @@
 Every command that writes a folder (``binge prepare``, ``pretrain``, ``evaluate``) records, beside
 its outputs: the binge version and, when binge runs from a git checkout, the commit (and whether
 tracked files were modified), the versions of Python, torch, torchvision, PyAV and the FFmpeg
-inside PyAV, the command line (``argv``), the world size (``WORLD_SIZE`` of torchrun/submitit, else
-1), the device, the host and its CPU model, and the start and end time (UTC, ISO 8601) with the outcome.
+inside PyAV, and of the other libraries a result depends on (NumPy, SciPy, scikit-learn, librosa,
+PySceneDetect, faiss), the command line (``argv``), the world size (``WORLD_SIZE`` of
+torchrun/submitit, else 1), the device, the host and its CPU model, and the start and end time
+(UTC, ISO 8601) with the outcome.
 
 Usage::
 
@@ -74,7 +76,23 @@ def _versions() -> dict[str, Optional[str]]:
         "av": av.__version__,
         "ffmpeg": getattr(av, "ffmpeg_version_info", None),
         "cuda": torch.version.cuda,
+        **{name: _distribution_version(name) for name in RESULT_LIBRARIES},
     }
+
+
+#: the installed distributions (besides torch, torchvision and PyAV) whose version can change a
+#: result: numerics, log-mel, probes, scene cuts, search
+RESULT_LIBRARIES = ("numpy", "scipy", "scikit-learn", "librosa", "scenedetect", "faiss-cpu")
+
+
+def _distribution_version(name: str) -> Optional[str]:
+    """The installed version of distribution ``name`` (its metadata, no import); None if absent."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _device(device: Optional[str]) -> str:
