@@ -86,3 +86,58 @@ def test_second_lock_in_the_same_process_is_refused(tmp_path):
         with pytest.raises(LockError, match="in use by `first`"):
             FolderLock(tmp_path, "second").acquire()
     FolderLock(tmp_path, "third").acquire().release()
+
+
+def test_a_refusal_inside_the_lock_leaves_no_lock_file_nor_folder(tmp_path):
+    """docs/cli.md: a refused command (exit 2) adds nothing: the lock file and the folder this
+    lock created go; a fault (exit 1) keeps them; an existing folder and lock file are kept."""
+    from binge.config import ConfigError
+
+    fresh = tmp_path / "fresh" / "run"
+    with pytest.raises(ConfigError):
+        with FolderLock(fresh, "binge pretrain"):
+            raise ConfigError("refused")
+    assert not fresh.exists() and (tmp_path / "fresh").exists()  # only what it created goes
+
+    with pytest.raises(RuntimeError):
+        with FolderLock(fresh, "binge pretrain"):
+            raise RuntimeError("a failure, not a refusal")
+    assert (fresh / LOCK_NAME).read_bytes() == b""  # kept, released
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    with pytest.raises(ConfigError):
+        with FolderLock(mine, "binge pretrain"):
+            raise ConfigError("refused")
+    assert list(mine.iterdir()) == []  # the user's folder stays, without a lock file
+    with pytest.raises(ConfigError):
+        with FolderLock(fresh, "binge pretrain"):
+            raise ConfigError("refused")
+    assert (fresh / LOCK_NAME).exists()  # a lock file of an earlier run is not removed
+
+
+def test_a_lock_file_removed_by_a_refused_holder_cannot_be_held_twice(tmp_path, monkeypatch):
+    """A process that opened the lock file just before a refused holder removed it must not hold
+    the removed file (a third process would lock the new one): acquire locks the file that is
+    at the path."""
+    import fcntl
+
+    import binge.locks as locks
+
+    FolderLock(tmp_path, "earlier run").acquire().release()  # the lock file exists
+    real = fcntl.lockf
+    calls = []
+
+    def remove_first(fd, op):  # the holder removes the file between our open and our lock
+        if not calls:
+            os.unlink(tmp_path / LOCK_NAME)
+        calls.append(op)
+        return real(fd, op)
+
+    monkeypatch.setattr(locks.fcntl, "lockf", remove_first)
+    lock = FolderLock(tmp_path, "second").acquire()
+    try:
+        assert os.path.samestat(os.fstat(lock._fd), os.stat(tmp_path / LOCK_NAME))
+        assert lock.holder()["command"] == "second"
+    finally:
+        lock.release()

@@ -13,6 +13,11 @@ POSIX locks are honoured between processes of one machine and on cluster file sy
 lock support (NFSv4, Lustre, GPFS); on a file system without it :class:`FolderLock` raises
 :class:`LockError` saying so, rather than running unprotected.
 
+A command refused inside the lock (a user error, exit 2: docs/cli.md) leaves no trace of the
+lock: the lock file is removed if this process created it, and the folder too if this process
+created it and nothing else is in it. ``acquire`` checks that the file it locked is still the
+one at the path, so removing it cannot let two processes hold the lock at once.
+
 Example::
 
     with FolderLock(out_dir, "binge prepare"):
@@ -21,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -70,22 +76,13 @@ class FolderLock:
     def acquire(self) -> "FolderLock":
         if self._fd is not None:
             return self
+        self._made_folder = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
         key = os.path.realpath(self.path)
         if key in _HELD:
             raise LockError(f"{self.folder} is in use by {_holder_text(self.holder())}; wait for "
                             "it to finish (or stop it), or choose another output folder")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise LockError(
-                    f"{self.folder} is in use by {_holder_text(self.holder())}; wait for it to "
-                    "finish (or stop it), or choose another output folder") from None
-            raise LockError(f"cannot lock {self.path}: {exc.strerror}; this file system does not "
-                            "support file locks, so binge cannot guard the folder") from None
+        fd = self._lock_file()
         info = {"command": self.command, "pid": os.getpid(), "host": socket.gethostname(),
                 "since": time.time()}
         os.ftruncate(fd, 0)
@@ -95,6 +92,39 @@ class FolderLock:
         _HELD[key] = self
         return self
 
+    def _lock_file(self) -> int:
+        """Open (creating if missing) and lock the lock file; the locked file is the one at the
+        path (a refused holder may have removed the file it had opened: then try again)."""
+        for _ in range(100):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+                self._made_file = True
+            except FileExistsError:
+                try:
+                    fd = os.open(self.path, os.O_RDWR)
+                except FileNotFoundError:
+                    continue  # removed between the two opens
+                self._made_file = False
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise LockError(
+                        f"{self.folder} is in use by {_holder_text(self.holder())}; wait for it "
+                        "to finish (or stop it), or choose another output folder") from None
+                raise LockError(f"cannot lock {self.path}: {exc.strerror}; this file system does "
+                                "not support file locks, so binge cannot guard the folder") from None
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                return fd
+            os.close(fd)  # locked a file that a refused holder removed: lock the new one
+        raise LockError(f"cannot lock {self.path}: the lock file keeps being replaced; check "
+                        "what else writes into the folder")
+
     def holder(self) -> dict[str, Any]:
         """What the lock file says about its holder ({} when unreadable)."""
         try:
@@ -102,19 +132,28 @@ class FolderLock:
         except (OSError, ValueError):
             return {}
 
-    def release(self) -> None:
+    def release(self, remove: bool = False) -> None:
+        """Unlock. ``remove``: also delete the lock file if this process created it, and the
+        folder if this process created it and it is now empty (a refused command's traces)."""
         if self._fd is None:
             return
         try:
             os.ftruncate(self._fd, 0)
+            if remove and self._made_file:  # still holding the lock: nobody else has the file
+                self.path.unlink(missing_ok=True)
             fcntl.lockf(self._fd, fcntl.LOCK_UN)
         finally:
             os.close(self._fd)
             self._fd = None
             _HELD.pop(self._key, None)
+        if remove and self._made_file and self._made_folder:
+            with contextlib.suppress(OSError):  # not empty: something else is there (kept)
+                self.folder.rmdir()
 
     def __enter__(self) -> "FolderLock":
         return self.acquire()
 
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
+    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
+        from binge.runinfo import _refused  # the exit-2 classification of binge.cli
+
+        self.release(remove=exc is not None and _refused(exc))

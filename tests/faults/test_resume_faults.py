@@ -118,8 +118,8 @@ def test_another_corpus_is_refused_before_the_model_is_built(small_corpus, tmp_p
 
 def test_refused_pretrain_leaves_the_folder_as_it_found_it(small_corpus, tmp_path):
     """docs/cli.md: a command refused with exit 2 adds nothing to its output folder: no
-    run_info.json of the refused call (an earlier run's stays byte-identical); a fresh folder
-    holds at most the empty lock file ``.binge.lock``."""
+    run_info.json of the refused call (an earlier run's stays byte-identical), no lock file, no
+    folder it created; a refused ``--restart`` moves nothing aside."""
     fresh = tmp_path / "fresh"
     proc = run_binge("pretrain", "--config", TINY, f"train.out_dir={fresh}", "optim.lr=fast")
     assert proc.returncode == 2 and not fresh.exists()
@@ -127,10 +127,17 @@ def test_refused_pretrain_leaves_the_folder_as_it_found_it(small_corpus, tmp_pat
                      f"data.corpus={tmp_path / 'no_corpus'}")
     assert proc.returncode == 2, proc.stderr
     one_line_error(proc, "pretrain")
-    left = sorted(p.name for p in fresh.rglob("*")) if fresh.exists() else []
-    assert left in ([], [".binge.lock"]), left
-    if left:
-        assert (fresh / ".binge.lock").read_bytes() == b""
+    assert not fresh.exists()
+    # refused while holding the run folder's lock (the sampler cannot fit the corpus)
+    for out in (fresh, tmp_path / "made_by_the_user"):
+        user_made = out.name == "made_by_the_user"
+        if user_made:
+            out.mkdir()
+        proc = run_binge("pretrain", "--config", TINY, f"train.out_dir={out}",
+                         f"data.corpus={small_corpus}", "sampling.batch_size=64")
+        assert proc.returncode == 2, proc.stderr
+        assert "sampling settings do not fit" in one_line_error(proc, "pretrain")
+        assert (sorted(p.name for p in out.rglob("*")) == [] if user_made else not out.exists())
 
     # a finished run: refused reruns (changed settings, sampler that cannot fit, held folder)
     run = tmp_path / "run"
@@ -139,7 +146,8 @@ def test_refused_pretrain_leaves_the_folder_as_it_found_it(small_corpus, tmp_pat
     assert run_binge("pretrain", *common).returncode == 0
     before = tree_bytes(run, ignore=(".binge.lock",))
     assert "run_info.json" in before
-    for extra in (["sampling.k=2"], ["sampling.batch_size=64"]):
+    for extra in (["sampling.k=2"], ["sampling.batch_size=64"],
+                  ["--restart", "sampling.batch_size=64"]):
         proc = run_binge("pretrain", *common, *extra)
         assert proc.returncode == 2, proc.stderr
         one_line_error(proc, "pretrain")

@@ -87,6 +87,18 @@ def test_unreadable_corpus_json_is_refused_and_nothing_touched(small_corpus, tmp
     assert (corpus / "manifest.csv").read_bytes() == before
 
 
+def test_refused_prepare_writes_nothing(sources, tmp_path):
+    """A metadata CSV refused after the config is known good: no corpus.json, no lock file, no
+    --out folder (a corrected rerun starts clean)."""
+    meta = tmp_path / "meta.csv"
+    meta.write_text("file\nt0.mp4\n")
+    out = tmp_path / "corpus"
+    proc = run_binge("prepare", "--metadata", meta, "--out", out, "--config", TINY, "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    assert "needs a 'path' column" in one_line_error(proc, "prepare")
+    assert not out.exists()
+
+
 def test_evaluate_missing_checkpoint(tmp_path):
     missing = tmp_path / "nope.pt"
     proc = run_binge("evaluate", "--checkpoint", missing, "--config",

@@ -561,14 +561,21 @@ def _init_worker(progress_sink=None) -> None:
 
 
 # ----------------------------------------------------------------------------- the corpus
-def _claim_params(out_dir: Path, data: DataConfig) -> None:
+def _check_params(out_dir: Path, data: DataConfig) -> Optional[dict[str, Any]]:
+    """Refuse a corpus prepared with other parameters (CorpusParamsError); return the
+    parameters to record in a new corpus's ``corpus.json``, None when it has one already."""
     params = prepare_params(data)
     existing = read_corpus_params(out_dir)
     if existing is None:
-        atomic_write_text(out_dir / "corpus.json", json.dumps(
-            {"format_version": FORMAT_VERSION, "params": params}, indent=1, sort_keys=True))
-    else:
-        check_params(out_dir, existing, params)
+        return params
+    check_params(out_dir, existing, params)
+    return None
+
+
+def _claim_params(out_dir: Path, params: dict[str, Any]) -> None:
+    """Write ``corpus.json`` of a new corpus (after every refusal: a refused run writes nothing)."""
+    atomic_write_text(out_dir / "corpus.json", json.dumps(
+        {"format_version": FORMAT_VERSION, "params": params}, indent=1, sort_keys=True))
 
 
 def _done_row(out_dir: Path, job: TitleJob) -> Optional[dict[str, Any]]:
@@ -605,8 +612,7 @@ def prepare_corpus(
     if workers < 1:
         raise PrepareError(f"workers={workers}: expected at least 1")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _claim_params(out, data)
+    new_params = _check_params(out, data)
     jobs, skipped = plan_titles(sources, metadata, out)
     mine = [j for k, j in enumerate(jobs) if k % n == i]
     rows: dict[str, dict[str, Any]] = {}
@@ -629,6 +635,9 @@ def prepare_corpus(
         rows[job.title_id] = {**row, **_job_metadata(job)}
         report.reused += 1
     _refuse_losses(out, conflicts, jobs if n == 1 else None)
+    out.mkdir(parents=True, exist_ok=True)  # nothing is refused from here on
+    if new_params is not None:
+        _claim_params(out, new_params)
     for row in relocated:
         _relocate(out, row)
     for job, row, reason in _run(todo, out, data, workers, progress):

@@ -164,6 +164,10 @@ class Trainer:
         self._resumed_window: Optional[dict[str, Any]] = None
         if resume_from is not None:
             self._resume(*resume_from)
+        if resume is False and self.is_main:  # every check passed: a refused restart moves nothing
+            from binge.train.runfolder import set_aside_previous
+
+            set_aside_previous(self.out_dir)
         from binge.data.scenes import record_run_scenes  # RUN/scenes.json: the scenes sampled
         record_run_scenes(cfg, self.out_dir, resumed=self.step > 0, write=self.is_main)
         self.logger = MetricsLogger(self.out_dir, enabled=self.is_main)
@@ -559,17 +563,15 @@ def pretrain(cfg: Config, resume: "bool | str | Path" = True,
     """
     from binge.train.monitors import monitors_for  # discrepancy.every_steps: learning curves
 
-    from binge.train.runfolder import clean_run_folder, set_aside_previous
+    from binge.train.runfolder import clean_run_folder
 
     if not isinstance(resume, bool) and not Path(resume).is_file():  # before building anything
         raise ConfigError(f"--resume {resume}: the checkpoint does not exist; pass a step_*.pt or "
                           "last.pt of a run, or leave --resume out")
     env = init_distributed(device=cfg.train.device)
     try:
-        if env.rank == 0:  # nothing of a previous run is destroyed; no stale temporaries
+        if env.rank == 0:  # no stale temporaries (a restart sets the old run aside: Trainer)
             clean_run_folder(cfg.train.out_dir)
-            if resume is False:
-                set_aside_previous(cfg.train.out_dir)
         return Trainer(cfg, env, resume, [*callbacks, *monitors_for(cfg)]).fit()
     finally:
         cleanup_distributed()

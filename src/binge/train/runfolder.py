@@ -1,7 +1,8 @@
 """The run folder of ``binge pretrain`` between runs: nothing finished is destroyed, no two runs mix.
 
-``pretrain --restart`` (``resume=False``) does not truncate the previous run's records: before the
-new run writes anything, :func:`set_aside_previous` moves them (``metrics.jsonl``, ``tb/``,
+``pretrain --restart`` (``resume=False``) does not truncate the previous run's records: once every
+check of the new run has passed (a refused restart moves nothing) and before it writes anything,
+:func:`set_aside_previous` moves them (``metrics.jsonl``, ``tb/``,
 ``checkpoints/``, ``export/``, ``config.yaml``) into ``out_dir/previous/<UTC time>/`` with one
 ``rename`` each, so the old run stays whole and readable, and a later plain rerun finds no
 ``last.pt`` of the old run to resume from (a resume never mixes two runs). Temporary files that a
