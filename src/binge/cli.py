@@ -21,7 +21,7 @@ COMMANDS: dict[str, str] = {
     "check": "binge.data.check_cli",
     "scenes": "binge.data.scenes_cli",
     "pretrain": "binge.train.cli",
-    "supervised": "binge.train.supervised",
+    "supervised": "binge.train.supervised_cli",
     "discrepancy": "binge.diagnostics.cli",
     "evaluate": "binge.evaluation.cli",
     "embed": "binge.library.embed_cli",

@@ -80,6 +80,38 @@ def test_evaluate_config_error_is_refused_before_torch_is_imported(tmp_path):
     assert "override 'optim.lr=fast'" in res["stderr"] and not (tmp_path / "ev").exists()
 
 
+@pytest.mark.parametrize("kind,argv,words", [
+    ("config error", ["--random-init", "--corpus", "{tmp}", "--config", TINY, "optim.lr=fast"],
+     "override 'optim.lr=fast'"),
+    ("missing checkpoint", ["--checkpoint", "{tmp}/nope.pt"], "checkpoint {tmp}/nope.pt does not exist"),
+    ("random-init without a corpus", ["--random-init"], "--random-init needs --corpus"),
+    ("missing run folder", ["--run", "{tmp}/no_run"], "run folder {tmp}/no_run does not exist"),
+    ("missing corpus", ["--checkpoint", "{tmp}", "--corpus", "{tmp}/no_corpus"],
+     "--corpus {tmp}/no_corpus does not exist"),
+])
+def test_discrepancy_errors_are_refused_before_torch_is_imported(tmp_path, kind, argv, words):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    res = _probe("discrepancy", *argv, "--out", tmp_path / "out")
+    assert res["code"] == 2, res["stderr"]
+    assert res["torch"] is False, f"{kind}: torch was imported before the refusal"
+    assert words.format(tmp=tmp_path) in res["stderr"] and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind,argv,words", [
+    ("config error", ["--ground-truth", "{tmp}", "--config", TINY, "optim.lr=fast"],
+     "override 'optim.lr=fast'"),
+    ("missing ground truth", ["--ground-truth", "{tmp}/no_gt", "--config", TINY],
+     "--ground-truth {tmp}/no_gt does not exist"),
+])
+def test_supervised_errors_are_refused_before_torch_is_imported(tmp_path, kind, argv, words):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    out = tmp_path / "run"
+    res = _probe("supervised", *argv, f"train.out_dir={out}")
+    assert res["code"] == 2, res["stderr"]
+    assert res["torch"] is False, f"{kind}: torch was imported before the refusal"
+    assert words.format(tmp=tmp_path) in res["stderr"] and not out.exists()
+
+
 def test_objective_section_is_still_checked():
     """The objective options are checked against the registry (which needs torch) after
     everything else: a wrong objective name or option is still refused at load time."""

@@ -14,15 +14,27 @@ Modules: :mod:`.kl` (estimators), :mod:`.pairs` (snippet selection, S+/S−/S≠
 :mod:`.plots`, :mod:`.accuracy` (estimators vs Gaussians), :mod:`.cli` (``binge discrepancy``).
 """
 
-from binge.diagnostics.kl import kl_divergence
-from binge.diagnostics.measures import (
-    KL_TERMS,
-    PairSimilarities,
-    SimilaritySpec,
-    discrepancy_measures,
-    pair_similarities,
-)
-from binge.diagnostics.pairs import PAIR_SETS, PairSet, SnippetSelection, sample_pairs, select_snippets
+import importlib
+from typing import Any
+
+#: public name → the submodule that defines it, imported on first use (PEP 562): importing
+#: ``binge.diagnostics.cli`` must not import torch (through measures → objectives.base), so that
+#: ``binge discrepancy`` refuses a bad config or argument before the torch import (docs/cli.md)
+_LAZY = {
+    "kl_divergence": "kl",
+    "KL_TERMS": "measures", "PairSimilarities": "measures", "SimilaritySpec": "measures",
+    "discrepancy_measures": "measures", "pair_similarities": "measures",
+    "PAIR_SETS": "pairs", "PairSet": "pairs", "SnippetSelection": "pairs",
+    "sample_pairs": "pairs", "select_snippets": "pairs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
 
 
 def measure(model, dataset, cfg, progress: bool = False, objective=None) -> dict:

@@ -79,11 +79,37 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"binge discrepancy: {err}") from err
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """The arguments' own errors (exit 2), before the config is loaded and torch imported."""
+    from binge.config import ConfigError
+
+    if args.random_init and args.corpus is None:
+        raise ConfigError("--random-init needs --corpus: pass --corpus CORPUS (a prepared corpus "
+                          "with a held-out split)")
+    odd = [r for r in args.compare or [] if "=" in r and not Path(r).exists()]
+    if odd:
+        raise ConfigError(f"{odd} look like overrides, not run folders; put section.key=value "
+                          "after the other options, e.g. after --corpus")
+    missing = [p for p in args.checkpoint or [] if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"checkpoint {missing[0]} does not exist; pass a checkpoint .pt "
+                                "or an export folder of `binge pretrain`")
+    runs = [r for r in [args.run, *(args.compare or [])] if r and not Path(r).is_dir()]
+    if runs:
+        raise FileNotFoundError(f"run folder {runs[0]} does not exist; pass the train.out_dir of "
+                                "a `binge pretrain` run")
+    if args.corpus is not None and not Path(args.corpus).is_dir():
+        raise FileNotFoundError(f"--corpus {args.corpus} does not exist; pass a folder written by "
+                                "`binge prepare`")
+
+
 def _run(args: argparse.Namespace) -> int:
     from binge.config import load_config
+
+    _check_arguments(args)
+    cfg = load_config(args.config, args.overrides)  # a config error is refused before torch
     from binge.diagnostics.discrepancy import similarity_spec, with_discrepancy
 
-    cfg = load_config(args.config, args.overrides)
     out = Path(args.out or cfg.discrepancy.out_dir)
     cache = None if args.no_cache else (cfg.discrepancy.cache_dir or str(out / "cache"))
     cfg = with_discrepancy(cfg, cache_dir=cache)
@@ -91,16 +117,6 @@ def _run(args: argparse.Namespace) -> int:
     spec = (similarity_spec(cfg, "command-line objective.* overrides")
             if any(o.startswith("objective.") for o in args.overrides) else None)
     corpus = Path(args.corpus) if args.corpus else None
-    if args.random_init and corpus is None:
-        raise SystemExit("binge discrepancy: --random-init needs --corpus")
-    odd = [r for r in args.compare or [] if "=" in r and not Path(r).exists()]
-    if odd:
-        raise SystemExit(f"binge discrepancy: {odd} look like overrides, not run folders; put "
-                         "section.key=value after the other options, e.g. after --corpus")
-    missing = [p for p in args.checkpoint or [] if not Path(p).exists()]
-    if missing:
-        raise FileNotFoundError(f"checkpoint {missing[0]} does not exist; pass a checkpoint .pt "
-                                "or an export folder of `binge pretrain`")
     from binge.runinfo import record_run
 
     # OUT/run_info.json, written at a successful end: a refused command writes nothing

@@ -21,7 +21,6 @@ pretrained encoders. Resumable: the same command continues from ``checkpoints/la
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
@@ -35,11 +34,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from binge.config import Config, ConfigError
 from binge.sampling import snippet_offsets
 
-__all__ = ["snippet_labels", "SupervisedStep", "supervised_batches", "train_supervised",
-           "HELP", "DESCRIPTION", "add_arguments", "run"]
+__all__ = ["snippet_labels", "SupervisedStep", "supervised_batches", "train_supervised"]
 
-HELP = "the supervised ceiling: the same encoders trained with event labels, same data and geometry"
-DESCRIPTION = __doc__
+# the command `binge supervised` is binge.train.supervised_cli (torch-free up to validation)
 logger = logging.getLogger(__name__)
 
 
@@ -218,29 +215,3 @@ def train_supervised(cfg: Config, ground_truth: str | Path, resume: bool = True)
     metrics.close()
     export_model(step_module.model, cfg, out / "export")
     return out
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", "-c", required=True, help="the pretraining config (configs/micro.yaml)")
-    parser.add_argument("--ground-truth", required=True,
-                        help="the TV world's ground_truth/ folder (per-second event labels)")
-    parser.add_argument("overrides", nargs="*", metavar="section.key=value",
-                        help="config overrides, e.g. data.corpus=corpus/world train.out_dir=runs/ceiling")
-    parser.add_argument("--restart", action="store_true", help="ignore existing checkpoints")
-
-
-def run(args: argparse.Namespace) -> int:
-    from binge.config import load_config
-    from binge.data.corpus import CorpusError
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        cfg = load_config(args.config, args.overrides)
-        from binge.runinfo import record_run  # out_dir/run_info.json, as binge pretrain
-
-        with record_run(cfg.train.out_dir, "supervised", device=cfg.train.device):
-            out = train_supervised(cfg, args.ground_truth, resume=not args.restart)
-    except (ConfigError, CorpusError, GroundTruthError, FileNotFoundError) as err:
-        raise SystemExit(f"binge supervised: {err}") from err
-    print(f"binge supervised: wrote {out}")
-    return 0
