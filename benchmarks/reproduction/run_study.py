@@ -54,9 +54,7 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
@@ -64,6 +62,7 @@ import yaml
 
 from binge.cli import main as binge
 from binge.io import atomic_write_text
+from binge.workers import Job, run_processes
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs" / "study"
@@ -410,48 +409,30 @@ def _run_parallel(out: Path, todo: list[tuple[str, list[str], int]], jobs: int,
                   workers: int, extra: list[str], eval_extra: list[str],
                   init_step: Optional[int]) -> None:
     """Run ``todo`` as child processes of this script (``--one``), ``jobs`` at a time, one
-    thread each; a setting of INIT_FROM waits for its source run of the same seed. Each
-    child's output goes to OUT/logs/<setting>_s<seed>.log; a failure stops the study after
-    the running children end, naming the log."""
+    thread each (:func:`binge.workers.run_processes`); a setting of INIT_FROM waits for its
+    source run of the same seed. Each child's output goes to OUT/logs/<setting>_s<seed>.log;
+    a failure stops the study after the running children end, naming the log."""
+    common = [sys.executable, str(Path(__file__).resolve()), "--out", str(out),
+              "--budget", budget, "--preset", preset, "--workers", str(workers),
+              *[a for o in extra for a in ("--set", o)],
+              *[a for o in eval_extra for a in ("--eval-set", o)],
+              *(["--init-step", str(init_step)] if init_step is not None else [])]
+    runs = {f"{name}_s{seed}": (name, seed) for name, _, seed in todo}
+    plan = [Job(key, [*common, "--one", name, str(seed)], out / "logs" / f"{key}.log",
+                after=[f"{INIT_FROM[name]}_s{seed}"] if name in INIT_FROM else [])
+            for key, (name, seed) in runs.items()]
+
+    def started(job: Job) -> None:
+        print(f"[study] {' seed '.join(map(str, runs[job.key]))}   (log: {job.log})", flush=True)
+
+    def done(job: Job, seconds: float, cpu: float) -> None:
+        name, seed = runs[job.key]
+        rows[(name, seed)] = json.loads(_row_path(out, name, seed).read_text())
+        write_tables(out, _ordered(list(rows.values()), settings), pairs)
+        print(f"[study] done: {name} seed {seed} ({seconds:.0f} s, {cpu:.0f} s CPU)", flush=True)
+
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    (out / "logs").mkdir(parents=True, exist_ok=True)
-    pending = list(todo)
-    running: list[tuple[str, int, subprocess.Popen, Any]] = []
-    failed: list[str] = []
-    while (pending and not failed) or running:
-        waiting = {(n, s) for n, _, s in pending} | {(n, s) for n, s, _, _ in running}
-        for item in list(pending):
-            if len(running) >= jobs or failed:
-                break
-            name, _, seed = item
-            if (INIT_FROM.get(name), seed) in waiting:
-                continue
-            pending.remove(item)
-            log = out / "logs" / f"{name}_s{seed}.log"
-            argv = [sys.executable, str(Path(__file__).resolve()), "--out", str(out),
-                    "--budget", budget, "--preset", preset, "--workers", str(workers),
-                    "--one", name, str(seed),
-                    *[a for o in extra for a in ("--set", o)],
-                    *[a for o in eval_extra for a in ("--eval-set", o)],
-                    *(["--init-step", str(init_step)] if init_step is not None else [])]
-            print(f"[study] {name} seed {seed}   (log: {log})", flush=True)
-            fh = open(log, "w")
-            running.append((name, seed, subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT,
-                                                         env=env), fh))
-        time.sleep(1.0)
-        for item in list(running):
-            name, seed, proc, fh = item
-            if proc.poll() is None:
-                continue
-            running.remove(item)
-            fh.close()
-            if proc.returncode != 0:
-                failed.append(f"{name} seed {seed} failed ({proc.returncode}): see "
-                              f"{out / 'logs' / f'{name}_s{seed}.log'}")
-                continue
-            rows[(name, seed)] = json.loads(_row_path(out, name, seed).read_text())
-            write_tables(out, _ordered(list(rows.values()), settings), pairs)
-            print(f"[study] done: {name} seed {seed}", flush=True)
+    failed = run_processes(plan, jobs, started, done, env, poll_s=1.0)
     if failed:
         raise SystemExit("; ".join(failed))
 

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -147,56 +146,30 @@ def _cpu_seconds() -> float:
 
 
 def _run_parallel(state: _State, stages: list[tuple[str, list[str]]], jobs: int, logs: Path) -> None:
-    """Run ``stages`` as ``python -m binge`` processes, ``jobs`` at a time, one thread each;
-    each one's output goes to ``logs/<key>.log``. Any failure stops the demo (after the
-    running ones end) with the log's path."""
-    todo = []
+    """Run ``stages`` as ``python -m binge`` processes, ``jobs`` at a time, one thread each
+    (:func:`binge.workers.run_processes`); each one's output goes to ``logs/<key>.log``. Any
+    failure stops the demo (after the running ones end) with the log's path."""
+    from binge.workers import Job, run_processes
+
+    todo, commands = [], {}
     for key, argv in stages:
+        commands[key] = _command(argv)
         if key in state:
-            print(f"\n[demo] done already: {_command(argv)}", flush=True)
+            print(f"\n[demo] done already: {commands[key]}", flush=True)
         else:
-            todo.append((key, argv))
-    logs.mkdir(parents=True, exist_ok=True)
+            todo.append(Job(key, [sys.executable, "-m", "binge", *argv], logs / f"{key}.log"))
+
+    def started(job: Job) -> None:
+        print(f"\n[demo] $ {commands[job.key]}   (log: {job.log})", flush=True)
+
+    def done(job: Job, seconds: float, cpu: float) -> None:
+        state.mark(job.key, {"seconds": seconds, "cpu_seconds": cpu, "command": commands[job.key]})
+        print(f"[demo] done in {seconds:.0f} s ({cpu:.0f} s CPU): {job.key}", flush=True)
+
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    running: list[tuple[str, list[str], subprocess.Popen, float, Any]] = []
-    failed: list[str] = []
-    while todo or running:
-        while todo and len(running) < max(1, jobs) and not failed:
-            key, argv = todo.pop(0)
-            print(f"\n[demo] $ {_command(argv)}   (log: {logs / (key + '.log')})", flush=True)
-            fh = open(logs / f"{key}.log", "w")
-            proc = subprocess.Popen([sys.executable, "-m", "binge", *argv], stdout=fh,
-                                    stderr=subprocess.STDOUT, env=env)
-            running.append((key, argv, proc, time.perf_counter(), fh))
-        if failed and not running:
-            break
-        time.sleep(0.5)
-        for item in list(running):
-            key, argv, proc, start, fh = item
-            ended = _reap(proc)
-            if ended is None:
-                continue
-            code, cpu = ended
-            running.remove(item)
-            fh.close()
-            if code != 0:
-                failed.append(f"stage '{key}' failed with exit status {code}: "
-                              f"{_command(argv)} (log: {logs / (key + '.log')})")
-                continue
-            seconds = round(time.perf_counter() - start, 1)
-            state.mark(key, {"seconds": seconds, "cpu_seconds": cpu, "command": _command(argv)})
-            print(f"[demo] done in {seconds:.0f} s ({cpu:.0f} s CPU): {key}", flush=True)
+    failed = run_processes(todo, jobs, started, done, env)
     if failed:
-        raise SystemExit("binge demo: " + "; ".join(failed))
-
-
-def _reap(proc: subprocess.Popen) -> tuple[int, float] | None:
-    """(exit status, CPU seconds user + system) of an ended child, None while it runs."""
-    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-    if pid == 0:
-        return None
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, round(usage.ru_utime + usage.ru_stime, 1)
+        raise SystemExit("binge demo: stage " + "; stage ".join(failed))
 
 
 # ----------------------------------------------------------------------------- stages
