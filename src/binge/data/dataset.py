@@ -27,6 +27,7 @@ import os
 import re
 from collections import OrderedDict
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 import av
@@ -37,9 +38,10 @@ from torch.utils.data import Dataset
 
 from binge.config import AugmentConfig
 from binge.data.corpus import SPLITS, CorpusError, read_corpus_params, read_manifest
-from binge.data.logmel import LogMelSettings, snippet_frames
+from binge.data.logmel import LogMelSettings, frames_per_snippet, snippet_frames
 from binge.data.packet_index import index_path, read_index_header, read_rows
-from binge.data.transforms import color_jitter, crop_box, mask_audio
+from binge.data.transforms import (apply_audio_mask, apply_color_jitter, crop_box,
+                                   draw_audio_mask, draw_color_jitter)
 from binge.sampling import snippet_offsets
 
 __all__ = ["SnippetDataset"]
@@ -105,6 +107,8 @@ class SnippetDataset(Dataset):
         self.seconds = self.frames / self.fps
         self._settings = LogMelSettings(int(params["sample_rate"]), int(params["n_mels"]),
                                         int(params["n_fft"]), int(params["hop_length"]))
+        self._logmel_shape = (self._settings.n_mels, frames_per_snippet(self.seconds,
+                                                                         self._settings))
         # per-title arrays (fixed-width strings: no refcounted objects in workers)
         self._title_ids = np.array([r["title_id"] for r in rows], dtype=np.str_)
         self._groups = np.array([r["group"] for r in rows], dtype=np.str_)
@@ -206,13 +210,19 @@ class SnippetDataset(Dataset):
         """Frames of snippet (n, m): (T, H, W, 3) uint8, or only the square
         ``box = (top, left, size)`` of each frame, (T, size, size, 3)."""
         self._check(n, m)
+        with _Files() as files:
+            return self._read_video(n, m, box, files)
+
+    def _read_video(self, n: int, m: int, box: Optional[tuple[int, int, int]],
+                    files: "_Files") -> np.ndarray:
+        """:meth:`read_video` of a checked (n, m), its files opened through ``files``."""
         self._own_handles()
         top, left = (box[0], box[1]) if box else (0, 0)
         h, w = (box[2], box[2]) if box else (int(self._height[n]), int(self._width[n]))
         out = np.empty((self.frames, h, w, 3), dtype=np.uint8)  # filled in place: no stack
         header = self._index_header(n)
         if header is not None:
-            got = self._decode_indexed(n, m, header, out, top, left)
+            got = self._decode_indexed(n, m, header, out, top, left, files)
         else:
             frames = self._frames_seek(n, m)
             got = 0
@@ -249,21 +259,13 @@ class SnippetDataset(Dataset):
         return self._video_index[n]
 
     def _decode_indexed(self, n: int, m: int, header: Any, out: np.ndarray,
-                        top: int, left: int) -> int:
+                        top: int, left: int, files: "_Files") -> int:
         """Decode snippet m's T packets, read by byte range through the packet index, into
         ``out`` (see :meth:`_put_rgb`); returns the number of frames written."""
         header, pkt_path, video_path = header
-        fd = os.open(pkt_path, os.O_RDONLY)
-        try:
-            rows = read_rows(fd, header, m * self.frames, self.frames)
-        finally:
-            os.close(fd)
+        rows = read_rows(files.fd(pkt_path), header, m * self.frames, self.frames)
         start = int(rows[0, 0])
-        fd = os.open(video_path, os.O_RDONLY)
-        try:
-            data = memoryview(os.pread(fd, int(rows[-1].sum()) - start, start))
-        finally:
-            os.close(fd)
+        data = memoryview(os.pread(files.fd(video_path), int(rows[-1].sum()) - start, start))
         decoder = self._decoder(header.codec, header.extradata)
         packets: list = [av.Packet(data[o - start:o - start + size]) for o, size in rows.tolist()]
         packets.append(None)  # drain: frames the decoder still holds
@@ -309,6 +311,11 @@ class SnippetDataset(Dataset):
         """Log-mel of snippet (n, m): (P, Q) float32, C-ordered, unmasked, a new array
         (one ``pread`` of Q rows)."""
         self._check(n, m)
+        with _Files() as files:
+            return self._read_audio(n, m, files)
+
+    def _read_audio(self, n: int, m: int, files: "_Files") -> np.ndarray:
+        """:meth:`read_audio` of a checked (n, m), its file opened through ``files``."""
         layout = self._audio_layout.get(n)
         if layout is None:
             path = os.path.join(self._root, self._audio[n])
@@ -321,11 +328,7 @@ class SnippetDataset(Dataset):
             raise CorpusError(f"{path}: snippet {m} needs log-mel rows {t0}…{t0 + q - 1} of "
                               f"{rows}; the corpus is damaged, delete this title's folder and "
                               "rerun binge prepare")
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            raw = os.pread(fd, q * row_bytes, offset + t0 * row_bytes)
-        finally:
-            os.close(fd)
+        raw = os.pread(files.fd(path), q * row_bytes, offset + t0 * row_bytes)
         # one copy: fp16 (Q, P) rows → C-ordered float32 (P, Q)
         return np.array(np.frombuffer(raw, dtype=dtype).reshape(q, -1).T, dtype=np.float32,
                         order="C")
@@ -357,26 +360,80 @@ class SnippetDataset(Dataset):
         (``(n, m, seed)``: the per-sample seeds of :mod:`binge.train.seeding`), else of a
         seed drawn from torch's global generator.
         """
+        n, m, box, jitter, band = self._plan(index)
+        with _Files() as files:
+            video = self._load_video(n, m, box, files)
+            audio = self._load_audio(n, m, files)  # a fresh array: masked in place
+        sample = self._finish(n, m, video, audio, jitter, band)
+        return self.transform(sample) if self.transform is not None else sample
+
+    def __getitems__(self, keys: Sequence[Any]) -> list[dict[str, Any]]:
+        """``[self[key] for key in keys]``, sample by sample the same (bit for bit), at a
+        lower cost per sample: what a DataLoader with a batch sampler calls for a batch.
+
+        Every sample's augmentation is drawn first (each from its own generator, as in
+        ``__getitem__``; keys without a seed draw theirs from torch's generator in key
+        order, as successive ``__getitem__`` calls do), then every video is decoded, then
+        every log-mel read and masked: each phase runs in a tight loop (per-sample Python
+        between decodes runs with cold caches, ~3× its cost alone), and each file is
+        opened once per batch, not once per sample. With a user ``transform`` (which may
+        draw from the global generators between samples) it is that list comprehension.
+        """
+        if self.transform is not None:
+            return [self[key] for key in keys]
+        plans = [self._plan(key) for key in keys]
+        with _Files() as files:
+            videos = [self._load_video(n, m, box, files) for n, m, box, _, _ in plans]
+            audios = [self._load_audio(n, m, files) for n, m, _, _, _ in plans]
+        return [self._finish(n, m, video, audio, jitter, band)
+                for (n, m, _, jitter, band), video, audio in zip(plans, videos, audios)]
+
+    def _load_video(self, n: int, m: int, box: Any, files: "_Files") -> np.ndarray:
+        """:meth:`read_video` of a checked key, or whatever replaced it (a subclass's override,
+        a test's patch: e.g. :class:`binge.data.memory_cache.MemorySnippetDataset`)."""
+        if type(self).read_video is _READ_VIDEO:
+            return self._read_video(n, m, box, files)
+        return self.read_video(n, m, box)
+
+    def _load_audio(self, n: int, m: int, files: "_Files") -> np.ndarray:
+        """:meth:`read_audio` of a checked key, or whatever replaced it."""
+        if type(self).read_audio is _READ_AUDIO:
+            return self._read_audio(n, m, files)
+        return self.read_audio(n, m)
+
+    def _plan(self, index: Any) -> tuple[int, int, Any, Any, Any]:
+        """Key → ``(n, m, box, jitter, band)``: the snippet and all of its augmentation draws
+        (crop box, colour jitter factors or None, audio mask band or None), in the order of
+        the ``__getitem__`` docstring; none of them depends on the snippet's content."""
         if type(index) is tuple and len(index) == 3:
             n, m, seed = int(index[0]), int(index[1]), int(index[2])
         else:
             n, m = (self.index_to_pair(int(index)) if np.ndim(index) == 0
                     else map(int, index))
             seed = int(torch.randint(0, 2**62, ()).item()) if self.augment else None
+        self._check(n, m)
         rng = np.random.default_rng(seed) if self.augment else None
-        box = None
+        box = jitter = band = None
         if self.crop_size is not None:  # crop while decoding: no full-frame copy
             box = (*crop_box(int(self._height[n]), int(self._width[n]), self.crop_size, rng),
                    self.crop_size)
-        video_t = torch.from_numpy(self.read_video(n, m, box))
-        audio = self.read_audio(n, m)  # a fresh array: masked in place
         if rng is not None:
             if self.sigma > 0:
-                video_t = color_jitter(video_t, self.sigma, rng)
+                jitter = draw_color_jitter(self.sigma, rng)
             if self.mask_fraction > 0:
-                audio = mask_audio(audio, self.mask_fraction, rng, copy=False)
-        sample = self._sample(n, m, video_t, torch.from_numpy(audio)[None])
-        return self.transform(sample) if self.transform is not None else sample
+                band = draw_audio_mask(self._logmel_shape, self.mask_fraction, rng)
+        return n, m, box, jitter, band
+
+    def _finish(self, n: int, m: int, video: np.ndarray, audio: np.ndarray, jitter: Any,
+                band: Any) -> dict[str, Any]:
+        """The sample dict of read frames and log-mel with the drawn jitter and mask applied
+        (the log-mel in place)."""
+        video_t = torch.from_numpy(video)
+        if jitter is not None:
+            video_t = apply_color_jitter(video_t, jitter)
+        if band is not None:
+            apply_audio_mask(audio, band)
+        return self._sample(n, m, video_t, torch.from_numpy(audio)[None])
 
     @classmethod
     def from_config(cls, cfg: Any, corpus_dir: Optional[str | os.PathLike] = None,
@@ -391,6 +448,33 @@ class SnippetDataset(Dataset):
                    color_jitter=cfg.augment.color_jitter,
                    audio_mask_max_fraction=cfg.augment.audio_mask_max_fraction,
                    data=cfg.data, **kwargs)
+
+
+_READ_VIDEO, _READ_AUDIO = SnippetDataset.read_video, SnippetDataset.read_audio
+
+
+class _Files:
+    """Read-only file descriptors by path, open for one read or one batch (a context manager
+    that closes them all)."""
+
+    __slots__ = ("_fds",)
+
+    def __init__(self) -> None:
+        self._fds: dict[str, int] = {}
+
+    def fd(self, path: str) -> int:
+        fd = self._fds.get(path)
+        if fd is None:
+            fd = self._fds[path] = os.open(path, os.O_RDONLY)
+        return fd
+
+    def __enter__(self) -> "_Files":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
 
 
 def _npy_layout(path: str, n_mels: int) -> tuple[int, int, np.dtype]:

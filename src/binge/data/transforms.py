@@ -24,7 +24,11 @@ __all__ = [
     "crop_box",
     "crop_video",
     "color_jitter",
+    "draw_color_jitter",
+    "apply_color_jitter",
     "mask_audio",
+    "draw_audio_mask",
+    "apply_audio_mask",
     "video_to_float",
 ]
 
@@ -56,8 +60,21 @@ def color_jitter(video: torch.Tensor, sigma: float, rng: np.random.Generator) ->
     """
     if sigma <= 0:
         return video
+    return apply_color_jitter(video, draw_color_jitter(sigma, rng))
+
+
+def draw_color_jitter(sigma: float, rng: np.random.Generator) -> tuple[float, float, float]:
+    """The brightness, contrast and saturation factors of :func:`color_jitter` (σ > 0), drawn
+    from ``rng`` in that order: what ``color_jitter`` draws, without touching the frames."""
     lo, hi = max(0.0, 1.0 - sigma), 1.0 + sigma
     b, c, s = (float(rng.uniform(lo, hi)) for _ in range(3))
+    return b, c, s
+
+
+def apply_color_jitter(video: torch.Tensor, factors: tuple[float, float, float]) -> torch.Tensor:
+    """(T, H, W, 3) uint8 frames with brightness, contrast, saturation ``factors`` applied in
+    that order (torchvision's functional ops); returns uint8 (T, H, W, 3)."""
+    b, c, s = factors
     x = video.permute(0, 3, 1, 2)  # (T, 3, H, W)
     x = TF.adjust_brightness(x, b)
     x = TF.adjust_contrast(x, c)
@@ -76,12 +93,27 @@ def mask_audio(logmel: np.ndarray, max_fraction: float, rng: np.random.Generator
         (P, Q) with the band set to the snippet's mean value.
     """
     out = np.array(logmel, dtype=np.float32, copy=copy or None)
+    band = draw_audio_mask(out.shape, max_fraction, rng)
+    return out if band is None else apply_audio_mask(out, band)
+
+
+def draw_audio_mask(shape: tuple[int, int], max_fraction: float,
+                    rng: np.random.Generator) -> tuple[int, int, int] | None:
+    """The band :func:`mask_audio` drops from a (P, Q) log-mel: ``(axis, start, width)``
+    (axis 0: frequency, 1: time), or None when the drawn width is 0. Draws axis, width and
+    (width > 0) start from ``rng`` in that order; depends on the shape only, not the values."""
     axis = int(rng.integers(0, 2))  # 0: frequency, 1: time
-    size = out.shape[axis]
+    size = shape[axis]
     width = int(rng.integers(0, int(max_fraction * size) + 1))
     if width == 0:
-        return out
-    start = int(rng.integers(0, size - width + 1))
+        return None
+    return axis, int(rng.integers(0, size - width + 1)), width
+
+
+def apply_audio_mask(out: np.ndarray, band: tuple[int, int, int]) -> np.ndarray:
+    """Set ``band = (axis, start, width)`` of the (P, Q) float32 ``out`` to its mean value,
+    in place; returns ``out``."""
+    axis, start, width = band
     total = np.add.reduce(out, axis=None)  # = out.mean()·size, without np.mean's ~6 µs overhead
     fill = float(total.dtype.type(total / out.size))
     if axis == 0:

@@ -109,15 +109,46 @@ class KeyedDataset(Dataset):
             # the dataset draws only from a generator of its own seeded by `seed`
             # (SnippetDataset without a user transform): no global state to seed and restore
             return self.inner[(n, m, seed)]
-        py_state, np_state = random.getstate(), np.random.get_state()
-        with torch.random.fork_rng(devices=[]):
-            # the CPU generators only (what fork_rng restores): torch.manual_seed would also
-            # queue CUDA/XPU/MTIA seeds, formatting a stack trace each time (~25 % of a small read)
-            random.seed(seed)
-            np.random.seed(seed)
-            torch.random.default_generator.manual_seed(seed)
-            try:
-                return self.inner[(n, m)]
-            finally:
-                random.setstate(py_state)
-                np.random.set_state(np_state)
+        with _saved_global_rng():
+            return _seeded_item(self.inner, n, m, seed)
+
+    def __getitems__(self, keys: list[tuple[int, int, int]]) -> list[Any]:
+        """``[self[key] for key in keys]``, sample by sample the same: what torch's DataLoader
+        calls for a whole batch (``batch_sampler``).
+
+        With ``inner.seeds_from_key`` the keys go to ``inner.__getitems__`` when it has one
+        (:meth:`binge.data.SnippetDataset.__getitems__`: each phase of the batch in a tight
+        loop). Otherwise each sample is still loaded with the global generators seeded by its
+        own seed, but they are saved before the batch and restored after it, not around every
+        sample: the same samples (each reseeds all three before it draws), the caller's
+        streams untouched afterwards.
+        """
+        if getattr(self.inner, "seeds_from_key", False):
+            batched = getattr(self.inner, "__getitems__", None)
+            keys = [(n, m, seed) for n, m, seed in keys]
+            return batched(keys) if batched is not None else [self.inner[k] for k in keys]
+        with _saved_global_rng():
+            return [_seeded_item(self.inner, n, m, seed) for n, m, seed in keys]
+
+
+class _saved_global_rng:
+    """Saves Python's, NumPy's and torch's CPU generator states; restores them on exit."""
+
+    def __enter__(self) -> None:
+        self._py, self._np = random.getstate(), np.random.get_state()
+        self._torch = torch.random.get_rng_state()
+
+    def __exit__(self, *exc: Any) -> None:
+        random.setstate(self._py)
+        np.random.set_state(self._np)
+        torch.random.set_rng_state(self._torch)
+
+
+def _seeded_item(inner: Any, n: int, m: int, seed: int) -> Any:
+    """``inner[(n, m)]`` with Python's, NumPy's and torch's CPU generator seeded by ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed)
+    # the CPU generator only: torch.manual_seed would also queue CUDA/XPU/MTIA seeds,
+    # formatting a stack trace each time (~25 % of a small read)
+    torch.random.default_generator.manual_seed(seed)
+    return inner[(n, m)]
