@@ -114,19 +114,22 @@ class SourceReader:
 
 def _measure(methods: dict, rounds: int) -> dict[str, tuple[float, float]]:
     """Run the methods interleaved in ``rounds`` rounds (so that a change in the machine's
-    load hits all of them alike); return snippets per CPU-second and per wall-second."""
+    load hits all of them alike); return snippets per CPU-second and per wall-second.
+
+    ``methods[name] = (fn, items)`` with one snippet per item, or ``(fn, items, size)`` with
+    ``size(item)`` snippets per item (a batch)."""
     cpu = dict.fromkeys(methods, 0.0)
     wall = dict.fromkeys(methods, 0.0)
     count = dict.fromkeys(methods, 0)
     for r in range(rounds):
-        for name, (fn, items) in methods.items():
+        for name, (fn, items, *size) in methods.items():
             chunk = items[r::rounds]
             w0, c0 = time.perf_counter(), time.process_time()
             for it in chunk:
                 fn(it)
             wall[name] += time.perf_counter() - w0
             cpu[name] += time.process_time() - c0
-            count[name] += len(chunk)
+            count[name] += sum(map(size[0], chunk)) if size else len(chunk)
     results = {}
     for name in methods:
         results[name] = (count[name] / cpu[name], count[name] / wall[name])
@@ -210,8 +213,8 @@ def x264_settings(src: Path, work: Path, data: DataConfig, snippets: int, rounds
 
 
 class GlobalSeeded:
-    """A dataset seen without ``seeds_from_key``: ``KeyedDataset`` then seeds, saves and
-    restores the three global generators around ``inner[(n, m)]`` (the path before
+    """A dataset seen without ``seeds_from_key``: ``KeyedDataset`` then seeds the three global
+    generators before each ``inner[(n, m)]`` (saved and restored once per batch; the path before
     per-sample generators, and still the one of datasets with a user ``transform``)."""
 
     def __init__(self, inner: SnippetDataset):
@@ -230,8 +233,13 @@ def corpus_loader(corpus: Path, k: int, snippets: int, rounds: int, profile: int
     * ``decode-only``  — seek + decode + RGB of random snippets of the corpus's longest
       training title, its MP4 opened beforehand (:class:`CopyReader`): the baseline;
     * ``read_video``   — ``SnippetDataset.read_video`` at the keys (packet index, crop box);
-    * ``full loader``  — ``KeyedDataset(SnippetDataset)[(n, m, seed)]``: what a DataLoader
-      worker runs (per-sample generator seeded from the key);
+    * ``full loader``  — ``KeyedDataset(SnippetDataset).__getitems__(batch)``: what a
+      DataLoader worker runs for each batch of the sampler (``batch_sampler``: torch calls
+      ``__getitems__``; per-sample generators seeded from the keys), without the collate;
+    * ``full loader, per item`` — ``KeyedDataset(SnippetDataset)[(n, m, seed)]`` for each
+      key: the same samples one ``__getitem__`` at a time;
+    * ``full loader + collate`` — the batched path and ``default_collate`` (the trainer's
+      collate: the batch stacked into tensors);
     * ``full loader, global seeding`` — the same through :class:`GlobalSeeded` (the global
       generators seeded, saved and restored per sample, as before).
     """
@@ -250,19 +258,23 @@ def corpus_loader(corpus: Path, k: int, snippets: int, rounds: int, profile: int
     sampler = KeyedBatchSampler(build_sampler(SamplingConfig(batch_size=64, k=k),
                                               ds.num_snippets, seed=0), seed=0)
     keys: list = []
+    batches: list = []
     for epoch in range(10**6):
         sampler.set_epoch(epoch)
         for batch in sampler:
-            keys.extend(batch)
+            batches.append(batch[:snippets - len(keys)])
+            keys.extend(batches[-1])
+            if len(keys) >= snippets:
+                break
         if len(keys) >= snippets:
             break
-    keys = keys[:snippets]
     n0 = int(np.argmax(ds.num_snippets))
     reader = CopyReader(corpus / ds._video[n0], data)
     ms = np.random.default_rng(0).integers(0, ds.num_snippets[n0], snippets).tolist()
     box = (0, 0, crop)
     for key in keys[:50]:  # headers, decoders: what each process reads once
         keyed[key], old[key]
+    from torch.utils.data import default_collate
     reader(0)
     titles = len({key[0] for key in keys})
     print(f"{corpus}: {len(ds.num_snippets)} training titles, {data.frames} frames of "
@@ -272,29 +284,39 @@ def corpus_loader(corpus: Path, k: int, snippets: int, rounds: int, profile: int
     res = _measure({
         "decode-only": (reader, ms),
         "read_video": (lambda key: ds.read_video(key[0], key[1], box), keys),
-        "full loader": (keyed.__getitem__, keys),
-        "full loader, global seeding": (old.__getitem__, keys),
+        "full loader": (keyed.__getitems__, batches, len),
+        "full loader, per item": (keyed.__getitem__, keys),
+        "full loader + collate": (lambda b: default_collate(keyed.__getitems__(b)), batches, len),
+        "full loader, global seeding": (old.__getitems__, batches, len),
     }, rounds=rounds)
     cpu = {name: r[0] for name, r in res.items()}
     out = {"corpus": str(corpus), "k": k, "snippets": snippets, "per_cpu_s": cpu,
            "full_over_decode": cpu["full loader"] / cpu["decode-only"],
+           "per_item_over_decode": cpu["full loader, per item"] / cpu["decode-only"],
+           "collate_over_decode": cpu["full loader + collate"] / cpu["decode-only"],
            "global_seeding_over_decode": cpu["full loader, global seeding"] / cpu["decode-only"],
            "read_video_over_decode": cpu["read_video"] / cpu["decode-only"]}
-    print(f"full loader / decode-only: {out['full_over_decode']:.2f}; with global seeding: "
+    print(f"full loader / decode-only: {out['full_over_decode']:.2f}; per item: "
+          f"{out['per_item_over_decode']:.2f}; with the collate: "
+          f"{out['collate_over_decode']:.2f}; with global seeding: "
           f"{out['global_seeding_over_decode']:.2f}; read_video / decode-only: "
           f"{out['read_video_over_decode']:.2f}")
     if profile:
         import cProfile
         import pstats
 
+        todo, done = [], 0
+        while done < profile:  # whole batches of the sampler, cycled
+            todo.append(batches[len(todo) % len(batches)])
+            done += len(todo[-1])
         prof = cProfile.Profile(time.process_time)  # CPU time: robust on a shared machine
         prof.enable()
-        for key in (keys * (profile // len(keys) + 1))[:profile]:
-            keyed[key]
+        for batch in todo:
+            keyed.__getitems__(batch)
         prof.disable()
         stats = pstats.Stats(prof)
-        print(f"\ncProfile, full loader, {profile} snippets: "
-              f"{stats.total_tt / profile * 1e6:.0f} CPU-µs per snippet under the profiler")
+        print(f"\ncProfile, full loader (batched), {done} snippets: "
+              f"{stats.total_tt / done * 1e6:.0f} CPU-µs per snippet under the profiler")
         stats.sort_stats("tottime").print_stats(15)
     return out
 
