@@ -126,6 +126,25 @@ def test_restart_moves_the_previous_run_aside_and_never_mixes_runs(small_corpus,
     assert (aside / "metrics.jsonl").read_bytes() == old_metrics
 
 
+def test_restart_sets_aside_every_record_of_the_run_scenes_json_included(tmp_path):
+    """RUN/scenes.json (the scenes the old run sampled) goes with its metrics and checkpoints:
+    a restart with other scenes must not leave the old run's record beside the new run."""
+    from binge.train.runfolder import set_aside_previous
+
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    records = {"metrics.jsonl": b'{"step": 1}\n', "config.yaml": b"seed: 0\n",
+               "scenes.json": b'{"csv_sha256": "old"}\n', "checkpoints/last.pt": b"ckpt"}
+    for name, data in records.items():
+        (out / name).write_bytes(data)
+    (out / "run_info.json").write_bytes(b"{}")  # keeps its own history: stays
+    aside = set_aside_previous(out)
+    for name, data in records.items():
+        assert (aside / name).read_bytes() == data, name
+        assert not (out / name).exists(), name
+    assert (out / "run_info.json").exists()
+
+
 def test_resume_refuses_another_corpus_but_not_a_moved_one(small_corpus, tmp_path):
     from binge.config import ConfigError, load_config
     from binge.train.loop import pretrain

@@ -3,7 +3,7 @@
 ``pretrain --restart`` (``resume=False``) does not truncate the previous run's records: once every
 check of the new run has passed (a refused restart moves nothing) and before it writes anything,
 :func:`set_aside_previous` moves them (``metrics.jsonl``, ``tb/``,
-``checkpoints/``, ``export/``, ``config.yaml``) into ``out_dir/previous/<UTC time>/`` with one
+``checkpoints/``, ``export/``, ``config.yaml``, ``scenes.json``: the scenes it sampled) into ``out_dir/previous/<UTC time>/`` with one
 ``rename`` each, so the old run stays whole and readable, and a later plain rerun finds no
 ``last.pt`` of the old run to resume from (a resume never mixes two runs). Temporary files that a
 ``kill -9`` left while a checkpoint was being written are removed by :func:`clean_run_folder`.
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 #: what a run writes into its out_dir and a restart moves aside (run_info.json keeps its own
 #: history of runs: binge.runinfo)
-RUN_RECORDS = ("metrics.jsonl", "tb", "checkpoints", "export", "config.yaml")
+RUN_RECORDS = ("metrics.jsonl", "tb", "checkpoints", "export", "config.yaml", "scenes.json")
 #: the sub-folder of out_dir holding earlier runs moved aside by a restart
 PREVIOUS = "previous"
 
