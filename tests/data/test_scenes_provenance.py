@@ -234,6 +234,32 @@ def test_pretrain_records_its_scenes_and_refuses_changed_ones_on_resume(corpus, 
         pretrain(_scene_cfg(corpus, run, f"sampling.scenes={gt}"))
 
 
+@pytest.mark.slow
+def test_resume_names_the_changed_scenes_before_the_sampler_checks_them(corpus, tiny_world,
+                                                                        tmp_path):
+    """A resume whose scenes CSV changed so that the sampler could not use it (a title left
+    out) gets the message that says the CSV changed (which file, which run, the fix), not the
+    sampler's."""
+    from binge.train.loop import pretrain
+
+    gt = tmp_path / "gt.csv"
+    assert main(["scenes", str(corpus), "--from-world", str(tiny_world), "--out", str(gt)]) == 0
+    run = tmp_path / "run"
+    cfg = _scene_cfg(corpus, run, f"sampling.scenes={gt}", "train.max_steps=1")
+    pretrain(cfg)
+    recorded = (run / "scenes.json").read_bytes()
+    kept = gt.read_text()
+    first = kept.splitlines()[1].split(",")[0]
+    gt.write_text("".join(line + "\n" for line in kept.splitlines()
+                          if not line.startswith(f"{first},")))
+    with pytest.raises(SceneError) as err:
+        pretrain(cfg)
+    text = str(err.value)
+    assert f"{gt.resolve()} is not the scenes file run {run} started with" in text, text
+    assert "train.out_dir=NEW" in text and "\n" not in text
+    assert (run / "scenes.json").read_bytes() == recorded  # the refusal wrote nothing
+
+
 # ----------------------------------------------------------------------------- show unit
 def _scene_key(scenes_of_title, L, m):
     """Ground-truth scene of snippet m: the scene holding its centre (m + ½)·L."""

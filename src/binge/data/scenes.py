@@ -71,6 +71,7 @@ __all__ = [
     "PrepareSceneHook",
     "prepare_scene_hook",
     "finish_prepare_scenes",
+    "check_run_scenes",
 ]
 
 SCENE_COLUMNS = ("title_id", "scene", "start_s", "end_s")
@@ -468,6 +469,29 @@ def scenes_record(cfg: "Config") -> Optional[dict[str, Any]]:
             "matches_description": bool(info) and info.get("csv_sha256") == digest}
 
 
+def check_run_scenes(cfg: "Config", run_dir: str | Path) -> Optional[dict[str, Any]]:
+    """Before a run is resumed (and before its sampler is built: this message comes first):
+    refuse a scenes CSV that is not the one ``run_dir/scenes.json`` recorded. Returns the
+    record of the scenes now (:func:`scenes_record`), None when no scene policy is set.
+
+    Raises:
+        SceneError: the scenes changed under the run, or the CSV does not exist.
+    """
+    record = scenes_record(cfg)
+    if record is None:
+        return None
+    before = _read_description(Path(run_dir) / "scenes.json")
+    if before and before.get("csv_sha256") != record["csv_sha256"]:
+        was, now = _source_text(before.get("source") or {}), _source_text(record["source"] or {})
+        raise SceneError(
+            f"{record['csv']} is not the scenes file run {run_dir} started with (sha256 "
+            f"{str(before.get('csv_sha256'))[:12]}…, from {was}; "
+            f"now {record['csv_sha256'][:12]}…, from {now}): "
+            "restore those scenes (binge scenes CORPUS with the recorded settings), or start a "
+            "new run (train.out_dir=NEW)")
+    return record
+
+
 def record_run_scenes(cfg: "Config", run_dir: str | Path, resumed: bool,
                       write: bool = True) -> Optional[dict[str, Any]]:
     """Write ``run_dir/scenes.json`` (:func:`scenes_record`): the scenes a pretraining run
@@ -482,19 +506,10 @@ def record_run_scenes(cfg: "Config", run_dir: str | Path, resumed: bool,
     Raises:
         SceneError: the scenes changed under a resumed run, or the CSV does not exist.
     """
-    record = scenes_record(cfg)
+    record = check_run_scenes(cfg, run_dir) if resumed else scenes_record(cfg)
     if record is None:
         return None
     target = Path(run_dir) / "scenes.json"
-    before = _read_description(target)
-    if resumed and before and before.get("csv_sha256") != record["csv_sha256"]:
-        was, now = _source_text(before.get("source") or {}), _source_text(record["source"] or {})
-        raise SceneError(
-            f"{record['csv']} is not the scenes file run {run_dir} started with (sha256 "
-            f"{str(before.get('csv_sha256'))[:12]}…, from {was}; "
-            f"now {record['csv_sha256'][:12]}…, from {now}): "
-            "restore those scenes (binge scenes CORPUS with the recorded settings), or start a "
-            "new run (train.out_dir=NEW)")
     if write:
         if not record["matches_description"]:
             log.warning("%s: no description matches this file (scenes.json missing, or the "

@@ -155,6 +155,10 @@ class Trainer:
             torch.use_deterministic_algorithms(True)
         seed_everything(cfg.train.seed)  # same model init on every rank
         resume_from = self._read_resume(resume)  # format and config checked before building
+        if resume_from is not None:  # scenes changed under the run: said before any sampler check
+            from binge.data.scenes import check_run_scenes
+
+            check_run_scenes(cfg, self.out_dir)
         self._build_data()
         if resume_from is not None:
             self._check_resume_corpus(*resume_from)  # before the model is built
