@@ -178,6 +178,39 @@ def test_prepare_refuses_a_bad_scenes_csv_before_writing_anything(tiny_world, tm
     assert "--scenes" in capsys.readouterr().err and not out.exists()
 
 
+@pytest.mark.parametrize("argv", [
+    ["--scenes", "{csv}", "--detector", "content"],
+    ["--scenes", "{csv}", "--threshold", "20", "--min-scene-s", "2"],
+    ["--from-world", "{world}", "--width", "64"],
+])
+def test_scenes_refuses_detector_options_with_brought_boundaries(corpus, tiny_world, tmp_path,
+                                                                 capsys, argv):
+    """`binge scenes --scenes CSV --detector X`: the detector would be ignored, so the
+    combination is refused in one line naming both, and nothing is written."""
+    mine = truth_csv(tiny_world, corpus, tmp_path / "mine.csv")
+    argv = [a.format(csv=mine, world=tiny_world) for a in argv]
+    before = {p.name: p.read_bytes() for p in corpus.iterdir() if p.is_file()}
+    assert main(["scenes", str(corpus), *argv, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    brought = argv[0]
+    assert err.startswith("binge scenes: --") and "\n" not in err, err
+    assert f"but {brought} brings the boundaries" in err and f"drop {brought} to detect" in err
+    assert all(f"--{o}" in err for o in ("detector", "threshold", "min-scene-s", "width")
+               if f"--{o}" in argv)
+    assert {p.name: p.read_bytes() for p in corpus.iterdir() if p.is_file()} == before
+
+
+def test_prepare_refuses_a_detector_override_with_scenes(tiny_world, tmp_path, capsys):
+    mine = tmp_path / "mine.csv"
+    mine.write_text(HEADER + "a,0,0,3\n")
+    out = tmp_path / "new"
+    assert _prepare(tiny_world, out, "--scenes", str(mine), "data.scene_detector=content") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("binge prepare: data.scene_detector=content asks for detection, but "
+                          "--scenes brings the boundaries") and "\n" not in err
+    assert not out.exists()
+
+
 # ----------------------------------------------------------------------------- RUN/scenes.json
 def _scene_cfg(corpus: Path, run: Path, *extra: str):
     from binge.config import load_config

@@ -105,6 +105,18 @@ def _check_scenes_file(path: str) -> str:
     return os.path.abspath(path)
 
 
+def _refuse_detector_with_scenes(cfg, overrides: list[str]) -> None:
+    """``--scenes CSV`` brings the boundaries: a detector asked for on the command line
+    (``data.scene_detector=...``) would be ignored, so it is refused (the config file's
+    detector, a default, is turned off without a word)."""
+    from binge.data.corpus import PrepareError
+
+    asked = [o for o in overrides if o.split("=", 1)[0].strip() == "data.scene_detector"]
+    if asked and cfg.data.scene_detector is not None:
+        raise PrepareError(f"{asked[-1]} asks for detection, but --scenes brings the boundaries "
+                           "(nothing is detected): drop one of the two")
+
+
 def _import_scenes(out: str, csv_path: str) -> str:
     """The `binge scenes --scenes` path, after prepare; a CSV that does not fit is a user error
     that keeps the prepared titles."""
@@ -142,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         if args.scenes:  # the user's boundaries: no detection
             import dataclasses
 
+            _refuse_detector_with_scenes(cfg, [*args.overrides, *overrides])
             args.scenes = _check_scenes_file(args.scenes)
             cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, scene_detector=None))
         if not (Path(args.out).is_dir() and any(Path(args.out).iterdir())):

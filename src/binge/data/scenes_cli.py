@@ -19,7 +19,8 @@ Titles whose cuts `binge prepare` already recorded with the same settings are no
 
 --scenes CSV brings your own boundaries (same columns, the manifest's title_id values)
 instead, as `binge prepare --scenes CSV` does at the end of prepare; --from-world WORLD takes
-the ground-truth scenes of a TV world made by `binge world`. --out writes the CSV elsewhere
+the ground-truth scenes of a TV world made by `binge world`; the detector options (--detector,
+--threshold, --min-scene-s, --width) are refused with either (nothing is detected). --out writes the CSV elsewhere
 (e.g. to keep detected and ground-truth scenes side by side; point sampling.scenes at it).
 
 examples:
@@ -37,18 +38,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "start_s, end_s) instead of detecting")
     source.add_argument("--from-world", metavar="WORLD", help="use a TV world's ground-truth "
                         "scenes (WORLD/ground_truth/<title_id>.json)")
-    parser.add_argument("--detector", choices=["content", "adaptive"], default="adaptive",
+    # detector options: None when not given (so that --scenes/--from-world can refuse them)
+    parser.add_argument("--detector", choices=["content", "adaptive"], default=None,
                         help="PySceneDetect detector (default: adaptive)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="detector threshold (default: the library's, 27 content / 3 "
                              "adaptive)")
-    parser.add_argument("--min-scene-s", type=float, default=1.0,
+    parser.add_argument("--min-scene-s", type=float, default=None,
                         help="no two cuts closer than this many seconds (default 1)")
-    parser.add_argument("--width", type=int, default=128,
+    parser.add_argument("--width", type=int, default=None,
                         help="frames are downscaled to this width before detection (default "
                              "128; 0: as decoded)")
     parser.add_argument("--out", metavar="CSV", help="write here instead of CORPUS/scenes.csv")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+#: the options that set how scenes are detected, and their defaults
+DETECTOR_OPTIONS = {"detector": "adaptive", "threshold": None, "min_scene_s": 1.0, "width": 128}
+
+
+def _check_detector_options(args: argparse.Namespace) -> None:
+    """--scenes / --from-world bring the boundaries: a detector option given with them would be
+    ignored, so it is refused (SceneError, exit 2); otherwise the unset options get their
+    defaults."""
+    from binge.data.scenes import SceneError
+
+    given = [f"--{k.replace('_', '-')}" for k in DETECTOR_OPTIONS if getattr(args, k) is not None]
+    brought = "--scenes" if args.scenes else "--from-world" if args.from_world else None
+    if brought and given:
+        raise SceneError(f"{'/'.join(given)} set(s) how scenes are detected, but {brought} "
+                         "brings the boundaries (nothing is detected): drop "
+                         f"{'/'.join(given)}, or drop {brought} to detect")
+    for key, default in DETECTOR_OPTIONS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, default)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +81,12 @@ def run(args: argparse.Namespace) -> int:
 
     from binge.data.corpus import CorpusError
     from binge.data.scenes import SceneDetectorUnavailable, SceneError
+
+    try:
+        _check_detector_options(args)
+    except SceneError as err:
+        print(f"binge scenes: {err}", file=sys.stderr)
+        return 2  # a user error (docs/cli.md): nothing written
     from binge.runinfo import record_run
 
     where = Path(args.out).parent if args.out else Path(args.corpus)  # beside the CSV
