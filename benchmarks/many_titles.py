@@ -3,15 +3,17 @@
 A generated corpus of ``--titles`` titles (default 1,000; hard links to 4 prepared base
 titles, see ``bench_corpus.py``) at the paper's or the small geometry. The keys are the first
 snippets of the training batches of ``HierarchicalBatchSampler`` (B = ``--batch``, w = M_n,
-uniform title weighting, seed 0) with their per-sample seeds (``KeyedBatchSampler``), read
-one by one through ``KeyedDataset(SnippetDataset)`` exactly as a DataLoader worker does. In
-one process, one thread, interleaved in rounds (``loader_speed._measure``):
+uniform title weighting, seed 0) with their per-sample seeds (``KeyedBatchSampler``), read a
+batch at a time through ``KeyedDataset(SnippetDataset).__getitems__`` exactly as a DataLoader
+worker does with the trainer's ``batch_sampler`` (without the collate). In one process, one
+thread, interleaved in rounds (``loader_speed._measure``):
 
 * ``decode-only``        — the baseline: seek + decode + RGB of the same number of snippets
   of one title whose MP4 was opened beforehand (``loader_speed.CopyReader``);
 * ``index read_video k=1`` — ``SnippetDataset.read_video`` alone (packet index, decode,
   RGB, crop) at the k = 1 keys: the full loader without seeding, augmentation and audio;
 * ``full loader k=16`` / ``k=1`` — packet-index reads (``video.pkt``, the default);
+* ``per item k=1``      — the same k = 1 samples one ``__getitem__`` at a time;
 * ``no index k=16`` / ``k=1``    — the same corpus without ``video.pkt``: seek in the MP4,
   16 containers kept open per process (the loader before the index).
 
@@ -46,15 +48,23 @@ from binge.train.seeding import KeyedBatchSampler, KeyedDataset  # noqa: E402
 
 def sampler_keys(counts: list[int], k: int, batch: int, count: int) -> list[tuple[int, int, int]]:
     """The first ``count`` (title, snippet, seed) keys of the training batches, in order."""
+    return [key for b in sampler_batches(counts, k, batch, count) for key in b]
+
+
+def sampler_batches(counts: list[int], k: int, batch: int,
+                    count: int) -> list[list[tuple[int, int, int]]]:
+    """The training batches holding the first ``count`` keys (the last one cut short)."""
     cfg = SamplingConfig(batch_size=batch, k=k, title_weighting="uniform")
     keyed = KeyedBatchSampler(build_sampler(cfg, counts, seed=0), seed=0)
     keyed.set_epoch(0)
-    keys: list[tuple[int, int, int]] = []
+    out: list[list[tuple[int, int, int]]] = []
+    done = 0
     for b in keyed:
-        keys.extend(b)
-        if len(keys) >= count:
+        out.append(b[:count - done])
+        done += len(out[-1])
+        if done >= count:
             break
-    return keys[:count]
+    return out
 
 
 def without_index(corpus: Path, out: Path) -> Path:
@@ -167,7 +177,8 @@ def main(argv: list[str] | None = None) -> dict:
     indexed = KeyedDataset(SnippetDataset(corpus, crop_size=crop, data=data))
     seeking = KeyedDataset(SnippetDataset(plain, crop_size=crop, data=data))
     counts = indexed.inner.num_snippets
-    keys = {k: sampler_keys(counts, k, args.batch, args.snippets) for k in (1, 16)}
+    batches = {k: sampler_batches(counts, k, args.batch, args.snippets) for k in (1, 16)}
+    keys = {k: [key for b in v for key in b] for k, v in batches.items()}
     distinct = {k: len({n for n, _, _ in v}) for k, v in keys.items()}
     reader = CopyReader(base / read_manifest(base)[0]["video_path"], data)
     ms = np.random.default_rng(0).integers(0, counts[0], size=args.snippets).tolist()
@@ -182,10 +193,11 @@ def main(argv: list[str] | None = None) -> dict:
         "decode-only": (reader, ms),
         "index read_video k=1": (lambda key: indexed.inner.read_video(key[0], key[1], box),
                                  keys[1]),
-        "full loader k=16": (indexed.__getitem__, keys[16]),
-        "full loader k=1": (indexed.__getitem__, keys[1]),
-        "no index k=16": (seeking.__getitem__, keys[16]),
-        "no index k=1": (seeking.__getitem__, keys[1]),
+        "full loader k=16": (indexed.__getitems__, batches[16], len),
+        "full loader k=1": (indexed.__getitems__, batches[1], len),
+        "per item k=1": (indexed.__getitem__, keys[1]),
+        "no index k=16": (seeking.__getitems__, batches[16], len),
+        "no index k=1": (seeking.__getitems__, batches[1], len),
     }, rounds=args.rounds)
     cpu = {name: r[0] for name, r in res.items()}
     parts = components(indexed.inner)
@@ -195,10 +207,12 @@ def main(argv: list[str] | None = None) -> dict:
            "k1_over_k16": cpu["full loader k=1"] / cpu["full loader k=16"],
            "full_k16_over_decode": cpu["full loader k=16"] / cpu["decode-only"],
            "full_k1_over_decode": cpu["full loader k=1"] / cpu["decode-only"],
+           "per_item_k1_over_decode": cpu["per item k=1"] / cpu["decode-only"],
            "index_read_video_over_decode": cpu["index read_video k=1"] / cpu["decode-only"],
            "no_index_k1_over_k16": cpu["no index k=1"] / cpu["no index k=16"],
            "index_over_no_index_k1": cpu["full loader k=1"] / cpu["no index k=1"]}
     for key in ("k1_over_k16", "full_k16_over_decode", "full_k1_over_decode",
+                "per_item_k1_over_decode",
                 "index_read_video_over_decode",
                 "no_index_k1_over_k16", "index_over_no_index_k1"):
         print(f"{key:24s} {out[key]:.2f}")

@@ -39,7 +39,8 @@ from torch.utils.data import Dataset
 from binge.config import AugmentConfig
 from binge.data.corpus import SPLITS, CorpusError, read_corpus_params, read_manifest
 from binge.data.logmel import LogMelSettings, frames_per_snippet, snippet_frames
-from binge.data.packet_index import index_path, read_index_header, read_rows
+from binge.data.packet_index import SUFFIX as PKT_SUFFIX
+from binge.data.packet_index import read_index_header, read_rows
 from binge.data.transforms import (apply_audio_mask, apply_color_jitter, crop_box,
                                    draw_audio_mask, draw_color_jitter)
 from binge.sampling import snippet_offsets
@@ -220,7 +221,7 @@ class SnippetDataset(Dataset):
         top, left = (box[0], box[1]) if box else (0, 0)
         h, w = (box[2], box[2]) if box else (int(self._height[n]), int(self._width[n]))
         out = np.empty((self.frames, h, w, 3), dtype=np.uint8)  # filled in place: no stack
-        header = self._index_header(n)
+        header = self._index_header(n, files)
         if header is not None:
             got = self._decode_indexed(n, m, header, out, top, left, files)
         else:
@@ -248,15 +249,25 @@ class SnippetDataset(Dataset):
             top:top + h, left:left + w]
         return got + 1
 
-    def _index_header(self, n: int) -> Any:
+    def _index_header(self, n: int, files: Optional["_Files"] = None) -> Any:
         """Title n's ``(IndexHeader, video.pkt path, video.mp4 path)`` (cached per process),
-        or None without ``video.pkt``."""
-        if n not in self._video_index:
+        or None without ``video.pkt``; the index is opened through ``files`` (the snippet's
+        rows are read from it next)."""
+        header = self._video_index.get(n, False)
+        if header is False and files is None:
+            with _Files() as files:
+                return self._index_header(n, files)
+        if header is False:
             video = os.path.join(self._root, self._video[n])
-            path = index_path(video)
-            self._video_index[n] = ((read_index_header(path), str(path), video)
-                                    if path.is_file() else None)
-        return self._video_index[n]
+            path = os.path.splitext(video)[0] + PKT_SUFFIX  # index_path, without pathlib
+            try:
+                fd = files.fd(path)
+            except FileNotFoundError:
+                header = None
+            else:
+                header = (read_index_header(path, fd), path, video)
+            self._video_index[n] = header
+        return header
 
     def _decode_indexed(self, n: int, m: int, header: Any, out: np.ndarray,
                         top: int, left: int, files: "_Files") -> int:
@@ -319,7 +330,7 @@ class SnippetDataset(Dataset):
         layout = self._audio_layout.get(n)
         if layout is None:
             path = os.path.join(self._root, self._audio[n])
-            offset, rows, dtype = _npy_layout(path, self._settings.n_mels)
+            offset, rows, dtype = _npy_layout(path, self._settings.n_mels, files.fd(path))
             layout = self._audio_layout[n] = (path, offset, rows, dtype,
                                               self._settings.n_mels * dtype.itemsize)
         path, offset, rows, dtype, row_bytes = layout
@@ -477,23 +488,30 @@ class _Files:
         self._fds.clear()
 
 
-def _npy_layout(path: str, n_mels: int) -> tuple[int, int, np.dtype]:
+def _npy_layout(path: str, n_mels: int, fd: Optional[int] = None) -> tuple[int, int, np.dtype]:
     """(data offset, rows, dtype) of a C-ordered (rows, n_mels) ``.npy``; CorpusError otherwise.
 
     Parses the header dict's three fields directly (numpy's reader evaluates it with
     ``ast``, ~0.2 ms: paid once per title and process, which adds up over 10⁴ titles).
+    ``fd``: the file already open for reading (``pread``s, no open of its own).
     """
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if head[:6] != b"\x93NUMPY" or len(head) < 12:
-            raise CorpusError(f"{path}: not a .npy file; delete this title's folder and rerun "
-                              "binge prepare")
-        major = head[6]
-        size = (int.from_bytes(head[8:10], "little") if major == 1
-                else int.from_bytes(head[8:12], "little"))
-        offset = (10 if major == 1 else 12) + size
-        f.seek(offset - size)
-        text = f.read(size).decode("latin1")
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return _npy_layout(path, n_mels, fd)
+        finally:
+            os.close(fd)
+    head = os.pread(fd, 256, 0)  # the magic, version, length and (usually) the whole header
+    if head[:6] != b"\x93NUMPY" or len(head) < 12:
+        raise CorpusError(f"{path}: not a .npy file; delete this title's folder and rerun "
+                          "binge prepare")
+    major = head[6]
+    size = (int.from_bytes(head[8:10], "little") if major == 1
+            else int.from_bytes(head[8:12], "little"))
+    offset = (10 if major == 1 else 12) + size
+    if offset > len(head):
+        head = os.pread(fd, offset, 0)
+    text = head[offset - size:offset].decode("latin1")
     match = _NPY_HEADER.fullmatch(text.strip())
     dtype = np.dtype(match.group("descr")) if match else None
     if (match is None or match.group("fortran") != "False" or dtype.hasobject

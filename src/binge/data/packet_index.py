@@ -47,9 +47,13 @@ class IndexHeader(NamedTuple):
     rows_offset: int  # byte offset of row 0
 
 
+#: the packet index's suffix: ``…/video.mp4`` → ``…/video.pkt``
+SUFFIX = ".pkt"
+
+
 def index_path(video_path: str | os.PathLike) -> Path:
     """``…/video.mp4`` → ``…/video.pkt``."""
-    return Path(video_path).with_suffix(".pkt")
+    return Path(video_path).with_suffix(SUFFIX)
 
 
 def write_packet_index(video_path: str | os.PathLike, frames_per_snippet: int) -> Path:
@@ -109,14 +113,21 @@ def index_corpus(corpus_dir: str | os.PathLike) -> int:
     return len(todo)
 
 
-def read_index_header(path: str | os.PathLike) -> IndexHeader:
-    """The header of a ``video.pkt`` (codec, extradata, packet count, where the rows start)."""
-    with open(path, "rb") as f:
-        raw = f.read(_HEAD.size)
-        if len(raw) < _HEAD.size or raw[:8] != MAGIC:
-            raise PacketIndexError(f"{path}: not a packet index; delete it and prepare again")
-        _, n_codec, n_extra, packets = _HEAD.unpack(raw)
-        rest = f.read(n_codec + n_extra)
+def read_index_header(path: str | os.PathLike, fd: int | None = None) -> IndexHeader:
+    """The header of a ``video.pkt`` (codec, extradata, packet count, where the rows start);
+    ``fd``: the file already open for reading (two ``pread``s, no open; ``path`` only names
+    it in errors)."""
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return read_index_header(path, fd)
+        finally:
+            os.close(fd)
+    raw = os.pread(fd, _HEAD.size, 0)
+    if len(raw) < _HEAD.size or raw[:8] != MAGIC:
+        raise PacketIndexError(f"{path}: not a packet index; delete it and prepare again")
+    _, n_codec, n_extra, packets = _HEAD.unpack(raw)
+    rest = os.pread(fd, n_codec + n_extra, _HEAD.size)
     size = _HEAD.size + n_codec + n_extra
     return IndexHeader(rest[:n_codec].decode("ascii"), rest[n_codec:], packets,
                        size + (-size % 8))
