@@ -211,6 +211,47 @@ def test_prepare_refuses_a_detector_override_with_scenes(tiny_world, tmp_path, c
     assert not out.exists()
 
 
+def test_prepare_rerun_says_where_its_cuts_came_from_and_keeps_brought_scenes(
+        corpus, tiny_world, tmp_path, capsys):
+    """A prepare rerun labels its scenes by where the cuts came from: "detected at prepare"
+    only for cuts found on the frames prepare transcoded, "detected" (with ``cuts_from``) for
+    cuts decoded afterwards; scenes a user brought earlier are kept, never replaced by
+    detected ones, and refused in one line when they no longer cover the titles."""
+    assert _prepare(tiny_world, corpus) == 0  # the fixture's cuts: found at transcode
+    info = json.loads((corpus / "scenes.json").read_text())
+    n = len(durations(corpus))
+    assert info["source"] == "detected at prepare", info
+    assert info["cuts_from"] == {"prepare transcode": n}
+
+    mine = truth_csv(tiny_world, corpus, tmp_path / "mine.csv")
+    assert _prepare(tiny_world, corpus, "--scenes", str(mine)) == 0
+    brought = {name: (corpus / name).read_bytes() for name in ("scenes.csv", "scenes.json")}
+    assert _prepare(tiny_world, corpus) == 0  # a plain rerun: the user's scenes stay
+    assert {name: (corpus / name).read_bytes() for name in brought} == brought
+    assert json.loads(brought["scenes.json"])["source"] == "user CSV"
+
+    # brought scenes that no longer cover the titles: refused in one line, titles kept
+    lines = (corpus / "scenes.csv").read_text().splitlines(keepends=True)
+    first = lines[1].split(",")[0]
+    (corpus / "scenes.csv").write_text("".join(l for l in lines if not l.startswith(f"{first},")))
+    capsys.readouterr()
+    assert _prepare(tiny_world, corpus) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"binge prepare: {corpus / 'scenes.csv'} holds scenes from user CSV")
+    assert f"binge scenes {corpus} --scenes CSV" in err and "\n" not in err
+    assert (corpus / "manifest.csv").is_file()
+
+    # no cuts recorded at transcode (a corpus prepared with detection off): decoded, and said
+    shutil.rmtree(corpus / "scenes")
+    for name in ("scenes.csv", "scenes.json"):
+        (corpus / name).unlink()
+    assert _prepare(tiny_world, corpus) == 0
+    info = json.loads((corpus / "scenes.json").read_text())
+    assert info["source"] == "detected" and info["cuts_from"] == {"decoded prepared video": n}
+    assert json.loads(next((corpus / "scenes").glob("*.json")).read_text())["origin"] == \
+        "decoded prepared video"
+
+
 # ----------------------------------------------------------------------------- RUN/scenes.json
 def _scene_cfg(corpus: Path, run: Path, *extra: str):
     from binge.config import load_config

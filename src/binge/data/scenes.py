@@ -11,8 +11,8 @@ decode loop (``binge prepare``'s transcode, or ``binge scenes`` on a prepared co
 0 s, are contiguous (``end_s`` of scene ``j`` = ``start_s`` of scene ``j + 1``) and cover the
 title (the last ``end_s`` equals the manifest's ``duration_s`` within
 :data:`END_TOLERANCE_S`). ``scenes.json`` beside it records where the boundaries came from
-(:func:`write_corpus_scenes`: ``source`` is ``"detected at prepare"`` or ``"detected"`` with the
-detector and its settings, ``"user CSV"`` with the file's path and SHA-256, or ``"world ground
+(:func:`write_corpus_scenes`: ``source`` is ``"detected at prepare"`` (every cut found on the
+frames prepare transcoded) or ``"detected"`` with the detector, its settings and ``cuts_from``, ``"user CSV"`` with the file's path and SHA-256, or ``"world ground
 truth"``) and the SHA-256 of the CSV it describes; a pretraining run records which scenes it
 sampled from (:func:`record_run_scenes`: ``RUN/scenes.json``).
 
@@ -527,25 +527,34 @@ def title_cuts_path(corpus_dir: str | Path, title_id: str) -> Path:
     return Path(corpus_dir) / "scenes" / f"{title_id}.json"
 
 
+#: how a title's recorded cuts were obtained (``origin`` in ``CORPUS/scenes/<title_id>.json``)
+AT_TRANSCODE = "prepare transcode"  # on the frames binge prepare transcoded (no second decode)
+DECODED = "decoded prepared video"  # by decoding the prepared video.mp4 afterwards
+UNRECORDED = "unrecorded"  # a cuts file written before origins were recorded
+
+
 def write_title_cuts(corpus_dir: str | Path, title_id: str, settings: DetectorSettings,
-                     fps: float, cuts: Sequence[float]) -> Path:
-    """Record one title's detected cuts with the settings and frame rate they came from."""
+                     fps: float, cuts: Sequence[float], origin: str = DECODED) -> Path:
+    """Record one title's detected cuts with the settings and frame rate they came from, and
+    how they were obtained (``origin``: :data:`AT_TRANSCODE` or :data:`DECODED`)."""
     path = title_cuts_path(corpus_dir, title_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return write_json({"settings": settings.as_dict(), "fps": float(fps),
+    return write_json({"settings": settings.as_dict(), "fps": float(fps), "origin": origin,
                        "cuts_s": [float(c) for c in cuts]}, path, indent=1, sort_keys=True)
 
 
 def read_title_cuts(corpus_dir: str | Path, title_id: str, settings: DetectorSettings,
-                    fps: float) -> Optional[list[float]]:
-    """The recorded cuts of a title if they were detected with these settings, else None."""
+                    fps: float, with_origin: bool = False) -> Any:
+    """The recorded cuts of a title if they were detected with these settings, else None;
+    ``with_origin``: ``(cuts, origin)`` (:data:`UNRECORDED` for an older file), or None."""
     path = title_cuts_path(corpus_dir, title_id)
     if not path.is_file():
         return None
     done = json.loads(path.read_text())
     if done.get("settings") != settings.as_dict() or done.get("fps") != float(fps):
         return None
-    return [float(c) for c in done["cuts_s"]]
+    cuts = [float(c) for c in done["cuts_s"]]
+    return (cuts, str(done.get("origin", UNRECORDED))) if with_origin else cuts
 
 
 def detect_title(corpus_dir: str | Path, row: Mapping[str, Any], settings: DetectorSettings,
@@ -617,21 +626,27 @@ def import_scenes_csv(corpus_dir: str | Path, csv_path: str | Path,
 
 
 def detect_corpus(corpus_dir: str | Path, rows: Sequence[Mapping[str, Any]],
-                  settings: DetectorSettings, fps: float, progress: bool = True) -> Scenes:
+                  settings: DetectorSettings, fps: float, progress: bool = True,
+                  origins: Optional[dict[str, int]] = None) -> Scenes:
     """Scenes of every manifest row: a title's recorded cuts (``binge prepare`` or an earlier
     run, same settings) are reused, the others detected by decoding the prepared video and
-    recorded (resumable). tqdm progress over titles."""
+    recorded (resumable). tqdm progress over titles. ``origins`` (when given) counts the
+    titles by how their cuts were obtained (:data:`AT_TRANSCODE`, :data:`DECODED`,
+    :data:`UNRECORDED`)."""
     from tqdm import tqdm
 
     scenes: Scenes = {}
     bar = tqdm(rows, desc="scenes", unit="title", disable=not progress)
     for row in bar:
         title_id = row["title_id"]
-        cuts = read_title_cuts(corpus_dir, title_id, settings, fps)
-        if cuts is None:
+        found = read_title_cuts(corpus_dir, title_id, settings, fps, with_origin=True)
+        if found is None:
             bar.set_postfix_str(title_id)
-            cuts = detect_title(corpus_dir, row, settings, fps)
-            write_title_cuts(corpus_dir, title_id, settings, fps, cuts)
+            found = (detect_title(corpus_dir, row, settings, fps), DECODED)
+            write_title_cuts(corpus_dir, title_id, settings, fps, found[0], origin=DECODED)
+        cuts, origin = found
+        if origins is not None:
+            origins[origin] = origins.get(origin, 0) + 1
         scenes[title_id] = scenes_from_cuts(cuts, float(row["duration_s"]))
     return scenes
 
@@ -655,7 +670,7 @@ class PrepareSceneHook:
 
     def save(self, corpus_dir: str | Path, title_id: str) -> Path:
         return write_title_cuts(corpus_dir, title_id, self.settings, self.fps,
-                                self._detector.finish())
+                                self._detector.finish(), origin=AT_TRANSCODE)
 
 
 def prepare_scene_hook(data: Any) -> Optional[PrepareSceneHook]:
@@ -665,17 +680,56 @@ def prepare_scene_hook(data: Any) -> Optional[PrepareSceneHook]:
                                                         data.fps)
 
 
+#: ``scenes.json`` sources of boundaries a user brought (never replaced by a prepare rerun)
+BROUGHT_SOURCES = ("user CSV", "world ground truth")
+
+
 def finish_prepare_scenes(corpus_dir: str | Path, rows: Sequence[Mapping[str, Any]], data: Any,
                           progress: bool = True) -> Optional[Path]:
     """After ``binge prepare``: write ``scenes.csv`` + ``scenes.json`` from the recorded cuts
     (titles prepared by an earlier run without them are decoded once). None when detection
-    is off."""
+    is off.
+
+    Provenance: ``source`` is ``"detected at prepare"`` only when every title's cuts were
+    found on the frames prepare transcoded, else ``"detected"``; ``cuts_from`` counts the
+    titles by origin. Scenes a user brought earlier (``binge prepare/scenes --scenes CSV``,
+    ``--from-world``) are kept when they still cover the corpus, never replaced by detected
+    ones.
+
+    Raises:
+        SceneError: the corpus holds brought scenes that no longer cover its titles.
+    """
     method = getattr(data, "scene_detector", None)
     if method is None:
         return None
-    settings = DetectorSettings(method=method)
-    scenes = detect_corpus(corpus_dir, rows, settings, data.fps, progress=progress)
     durations = {r["title_id"]: float(r["duration_s"]) for r in rows}
-    info = {"source": "detected at prepare", "detector": settings.as_dict(),
-            "fps": float(data.fps)}
+    kept = _keep_brought_scenes(Path(corpus_dir), durations)
+    if kept is not None:
+        return kept
+    settings = DetectorSettings(method=method)
+    origins: dict[str, int] = {}
+    scenes = detect_corpus(corpus_dir, rows, settings, data.fps, progress=progress,
+                           origins=origins)
+    source = "detected at prepare" if set(origins) <= {AT_TRANSCODE} else "detected"
+    info = {"source": source, "detector": settings.as_dict(), "fps": float(data.fps),
+            "cuts_from": dict(sorted(origins.items()))}
     return write_corpus_scenes(corpus_dir, scenes, durations, info)
+
+
+def _keep_brought_scenes(corpus: Path, durations: Mapping[str, float]) -> Optional[Path]:
+    """``CORPUS/scenes.csv`` when it holds boundaries a user brought and still covers the
+    corpus (kept as they are); None when the corpus has no brought scenes."""
+    info = _read_description(corpus / "scenes.json")
+    path = corpus / "scenes.csv"
+    if not info or info.get("source") not in BROUGHT_SOURCES or not path.is_file():
+        return None
+    try:
+        read_scenes_csv(path, durations)
+    except SceneError as err:
+        raise SceneError(
+            f"{path} holds scenes from {_source_text(info)} that do not fit the titles prepared "
+            f"now ({err}); the titles are kept: give boundaries for every title with `binge "
+            f"scenes {corpus} --scenes CSV`, or detect them with `binge scenes {corpus}`") from None
+    log.info("%s: kept the scenes from %s (a prepare rerun does not replace brought scenes)",
+             path, _source_text(info))
+    return path

@@ -124,8 +124,11 @@ def _run(args: argparse.Namespace):
         settings = DetectorSettings(method=args.detector, threshold=args.threshold,
                                     min_scene_s=args.min_scene_s, width=args.width)
         fps = float(read_corpus_params(corpus)["fps"])
-        scenes = _detect_all(corpus, rows, settings, fps, progress=not args.quiet)
-        info = {"source": "detected", "detector": settings.as_dict(), "fps": fps}
+        origins: dict = {}
+        scenes = _detect_all(corpus, rows, settings, fps, progress=not args.quiet,
+                             origins=origins)
+        info = {"source": "detected", "detector": settings.as_dict(), "fps": fps,
+                "cuts_from": dict(sorted(origins.items()))}
     path = write_corpus_scenes(corpus, scenes, durations, info, out=args.out)
     return path, json.loads(path.with_suffix(".json").read_text())
 
@@ -141,7 +144,7 @@ def _world_identity(world) -> dict:
     return {k: meta[k] for k in ("preset", "seed") if isinstance(meta, dict) and k in meta}
 
 
-def _detect_all(corpus, rows, settings, fps, progress: bool):
+def _detect_all(corpus, rows, settings, fps, progress: bool, origins=None):
     from binge.data.scenes import detect_corpus
 
-    return detect_corpus(corpus, rows, settings, fps, progress=progress)
+    return detect_corpus(corpus, rows, settings, fps, progress=progress, origins=origins)
