@@ -12,8 +12,8 @@ decode loop (``binge prepare``'s transcode, or ``binge scenes`` on a prepared co
 title (the last ``end_s`` equals the manifest's ``duration_s`` within
 :data:`END_TOLERANCE_S`). ``scenes.json`` beside it records where the boundaries came from
 (:func:`write_corpus_scenes`: ``source`` is ``"detected at prepare"`` (every cut found on the
-frames prepare transcoded) or ``"detected"`` with the detector, its settings and ``cuts_from``, ``"user CSV"`` with the file's path and SHA-256, or ``"world ground
-truth"``) and the SHA-256 of the CSV it describes; a pretraining run records which scenes it
+frames prepare transcoded) or ``"detected"`` with the detector, its settings and
+``cuts_from``, ``"user CSV"`` with the file's path and SHA-256, or ``"world ground truth"``) and the SHA-256 of the CSV it describes; a pretraining run records which scenes it
 sampled from (:func:`record_run_scenes`: ``RUN/scenes.json``).
 
 Snippet view: snippet ``m`` of a title covers ``[m·L, (m+1)·L)`` and belongs to the scene that
