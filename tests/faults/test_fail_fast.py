@@ -112,6 +112,31 @@ def test_supervised_errors_are_refused_before_torch_is_imported(tmp_path, kind, 
     assert words.format(tmp=tmp_path) in res["stderr"] and not out.exists()
 
 
+@pytest.mark.parametrize("argv,words", [
+    (["scenes", "{tmp}/no_corpus"], "{tmp}/no_corpus is not a prepared corpus"),
+    (["scenes", "{corpus}", "--scenes", "{tmp}/none.csv"], "--scenes {tmp}/none.csv does not exist"),
+    (["scenes", "{corpus}", "--from-world", "{tmp}"], "--from-world {tmp} has no ground_truth/"),
+    (["embed", "--checkpoint", "{tmp}/none", "--out", "{tmp}/lib", "{tmp}"],
+     "--checkpoint {tmp}/none does not exist"),
+    (["embed", "--checkpoint", "{tmp}", "--corpus", "{tmp}/no_corpus", "--out", "{tmp}/lib"],
+     "--corpus {tmp}/no_corpus does not exist"),
+    (["embed", "--bogus"], "the following arguments are required"),
+    (["search", "--index", "{tmp}/no_lib", "--query", "q"], "is not an embedded library"),
+    (["check", "{tmp}/no_src", "--quiet"], "source {tmp}/no_src does not exist"),
+], ids=["scenes corpus", "scenes csv", "scenes world", "embed checkpoint", "embed corpus",
+        "embed usage", "search index", "check source"])
+def test_other_commands_refuse_bad_arguments_before_torch_is_imported(small_corpus, tmp_path,
+                                                                      argv, words):
+    """The same rule for every command: a path named that is not there, or a usage error, is
+    refused (exit 2) before torch is imported."""
+    argv = [a.format(tmp=tmp_path, corpus=small_corpus) for a in argv]
+    res = _probe(*argv)
+    assert res["code"] == 2, res["stderr"]
+    assert res["torch"] is False, f"{argv[0]}: torch was imported before the refusal"
+    assert words.format(tmp=tmp_path) in res["stderr"], res["stderr"]
+    assert not (tmp_path / "lib").exists()
+
+
 def test_objective_section_is_still_checked():
     """The objective options are checked against the registry (which needs torch) after
     everything else: a wrong objective name or option is still refused at load time."""

@@ -45,7 +45,7 @@ def _check_paths(args: argparse.Namespace) -> None:
     as for ``binge prepare``), found before any file is probed: a mistyped --corpus would
     otherwise check the files as for a new corpus, without a word."""
     from binge.data.cli import _check_inputs_exist
-    from binge.data.prepare import PrepareError
+    from binge.data.corpus import PrepareError
 
     _check_inputs_exist(list(args.sources), args.metadata)
     if args.corpus is not None:
@@ -63,15 +63,16 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from binge.config import ConfigError, load_config
-    from binge.data.check import check_sources
-    from binge.data.prepare import PrepareError
+    from binge.data.corpus import PrepareError
 
     if not args.sources and not args.metadata:
         print("binge check: give media files/folders (SRC) or --metadata", file=sys.stderr)
         return 2
     try:
+        _check_paths(args)  # before the config's load and the probe's imports (torch)
         cfg = load_config(args.config, [])
-        _check_paths(args)
+        from binge.data.check import check_sources
+
         rows = check_sources(args.sources, args.metadata, cfg.data, out_dir=args.corpus,
                              out_csv=args.out, progress=not args.quiet)
     except (ConfigError, PrepareError) as err:

@@ -74,6 +74,25 @@ def _check_detector_options(args: argparse.Namespace) -> None:
             setattr(args, key, default)
 
 
+def _check_inputs(args: argparse.Namespace) -> None:
+    """The corpus, a --scenes CSV's format and a --from-world folder, checked before anything
+    heavy is imported (a refusal costs no torch import)."""
+    from pathlib import Path
+
+    from binge.data.corpus import read_manifest
+    from binge.data.scenes import SceneError, read_scenes_csv
+
+    read_manifest(Path(args.corpus))  # CorpusError naming the folder and the fix
+    if args.scenes:
+        if not Path(args.scenes).is_file():
+            raise SceneError(f"--scenes {args.scenes} does not exist; check the path (nothing "
+                             "was written)")
+        read_scenes_csv(args.scenes)  # the format (file:line); titles and coverage later
+    if args.from_world and not (Path(args.from_world) / "ground_truth").is_dir():
+        raise SceneError(f"--from-world {args.from_world} has no ground_truth/ folder; give the "
+                         "folder `binge world` wrote")
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
 
@@ -84,10 +103,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         _check_detector_options(args)
-    except SceneError as err:
+        _check_inputs(args)
+    except (SceneError, CorpusError) as err:
         print(f"binge scenes: {err}", file=sys.stderr)
         return 2  # a user error (docs/cli.md): nothing written
-    from binge.runinfo import record_run
+    from binge.runinfo import record_run  # its record of versions imports torch
 
     where = Path(args.out).parent if args.out else Path(args.corpus)  # beside the CSV
     try:  # the record is written at a successful end: a refused command writes nothing

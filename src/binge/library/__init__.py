@@ -7,9 +7,26 @@ resumable); ``LibraryIndex`` / ``build_index`` (``binge search``) search them wi
 See docs/library.md.
 """
 
-from binge.library.embed import EmbedReport, embed_library
-from binge.library.index import Hit, LibraryIndex, build_index, nearest_titles, search
-from binge.library.store import LibraryError, read_library, read_summary, vectors
+import importlib
+from typing import Any
+
+#: public name → the submodule that defines it, imported on first use (PEP 562): importing
+#: ``binge.library.embed_cli`` / ``search_cli`` must not import torch (through embed), so that
+#: ``binge embed`` / ``binge search`` refuse a bad argument before the torch import (docs/cli.md)
+_LAZY = {
+    "EmbedReport": "embed", "embed_library": "embed",
+    "Hit": "index", "LibraryIndex": "index", "build_index": "index", "nearest_titles": "index",
+    "search": "index",
+    "LibraryError": "store", "read_library": "store", "read_summary": "store", "vectors": "store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "EmbedReport",

@@ -45,9 +45,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    """A --checkpoint, --random-init config, --corpus or FILE the user named that is not there:
+    a user error (exit 2) found before torch is imported (docs/cli.md, fail fast)."""
+    from pathlib import Path
+
+    named = [("--checkpoint", args.checkpoint), ("--random-init", args.random_init),
+             ("--corpus", args.corpus), *(("FILE", f) for f in args.files)]
+    for flag, path in named:
+        if path and not Path(path).exists():
+            raise FileNotFoundError(f"{flag} {path} does not exist; check the path (nothing "
+                                    "was written)")
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    try:
+        _check_paths(args)
+    except FileNotFoundError as err:
+        print(f"binge embed: {err}", file=sys.stderr)
+        return 2  # a user error (docs/cli.md)
     from binge.library.embed import embed_library, random_init_export
     from binge.library.store import LibraryError
     from binge.runinfo import record_run
