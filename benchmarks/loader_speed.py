@@ -237,7 +237,8 @@ def corpus_loader(corpus: Path, k: int, snippets: int, rounds: int, profile: int
       DataLoader worker runs for each batch of the sampler (``batch_sampler``: torch calls
       ``__getitems__``; per-sample generators seeded from the keys), without the collate;
     * ``full loader, per item`` — ``KeyedDataset(SnippetDataset)[(n, m, seed)]`` for each
-      key: the same samples one ``__getitem__`` at a time;
+      key of a batch, kept in a list: the same samples one ``__getitem__`` at a time, as
+      torch's fetcher reads a dataset without ``__getitems__``;
     * ``full loader + collate`` — the batched path and ``default_collate`` (the trainer's
       collate: the batch stacked into tensors);
     * ``full loader, global seeding`` — the same through :class:`GlobalSeeded` (the global
@@ -285,7 +286,7 @@ def corpus_loader(corpus: Path, k: int, snippets: int, rounds: int, profile: int
         "decode-only": (reader, ms),
         "read_video": (lambda key: ds.read_video(key[0], key[1], box), keys),
         "full loader": (keyed.__getitems__, batches, len),
-        "full loader, per item": (keyed.__getitem__, keys),
+        "full loader, per item": (lambda b: [keyed[key] for key in b], batches, len),
         "full loader + collate": (lambda b: default_collate(keyed.__getitems__(b)), batches, len),
         "full loader, global seeding": (old.__getitems__, batches, len),
     }, rounds=rounds)

@@ -13,7 +13,8 @@ thread, interleaved in rounds (``loader_speed._measure``):
 * ``index read_video k=1`` — ``SnippetDataset.read_video`` alone (packet index, decode,
   RGB, crop) at the k = 1 keys: the full loader without seeding, augmentation and audio;
 * ``full loader k=16`` / ``k=1`` — packet-index reads (``video.pkt``, the default);
-* ``per item k=1``      — the same k = 1 samples one ``__getitem__`` at a time;
+* ``per item k=1``      — the same k = 1 batches one ``__getitem__`` at a time, kept in a
+  list per batch: what torch's fetcher does for a dataset without ``__getitems__``;
 * ``no index k=16`` / ``k=1``    — the same corpus without ``video.pkt``: seek in the MP4,
   16 containers kept open per process (the loader before the index).
 
@@ -194,8 +195,8 @@ def main(argv: list[str] | None = None) -> dict:
         "index read_video k=1": (lambda key: indexed.inner.read_video(key[0], key[1], box),
                                  keys[1]),
         "full loader k=16": (indexed.__getitems__, batches[16], len),
+        "per item k=1": (lambda b: [indexed[key] for key in b], batches[1], len),
         "full loader k=1": (indexed.__getitems__, batches[1], len),
-        "per item k=1": (indexed.__getitem__, keys[1]),
         "no index k=16": (seeking.__getitems__, batches[16], len),
         "no index k=1": (seeking.__getitems__, batches[1], len),
     }, rounds=args.rounds)
