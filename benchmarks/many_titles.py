@@ -135,8 +135,9 @@ def components(ds: SnippetDataset, reps: int = 300) -> dict[str, float]:
     return out
 
 
-def profile(indexed: KeyedDataset, seeking: KeyedDataset, keys: list, top: int) -> dict:
-    """cProfile of the full loader over ``keys``, with and without the packet index."""
+def profile(indexed: KeyedDataset, seeking: KeyedDataset, batches: list, top: int) -> dict:
+    """cProfile of the full loader (the DataLoader's batch path, ``__getitems__``) over the
+    sampler's ``batches``, with and without the packet index."""
     import cProfile
     import pstats
 
@@ -144,14 +145,15 @@ def profile(indexed: KeyedDataset, seeking: KeyedDataset, keys: list, top: int) 
     for name, ds in (("packet index", indexed), ("no index (seek, 16 open)", seeking)):
         prof = cProfile.Profile()
         prof.enable()
-        for key in keys:
-            ds[key]
+        for batch in batches:
+            ds.__getitems__(batch)
         prof.disable()
         stats = pstats.Stats(prof)
-        print(f"\n== {name}: {stats.total_tt / len(keys) * 1e3:.3f} ms per snippet under the "
+        count = sum(map(len, batches))
+        print(f"\n== {name}: {stats.total_tt / count * 1e3:.3f} ms per snippet under the "
               "profiler (own time, top functions) ==")
         stats.sort_stats("tottime").print_stats(top)
-        out[name] = stats.total_tt / len(keys)
+        out[name] = stats.total_tt / count
     return out
 
 
@@ -188,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{data.short_side} px at {data.fps:g} fps, crop {crop}); {args.snippets} keys per "
           f"method: {distinct[1]} distinct titles at k = 1, {distinct[16]} at k = 16")
     if args.profile:
-        return profile(indexed, seeking, keys[1], args.profile)
+        return profile(indexed, seeking, batches[1], args.profile)
     box = (0, 0, crop)  # the loader's crop, at a fixed place
     res = _measure({
         "decode-only": (reader, ms),

@@ -36,7 +36,7 @@ def test_many_titles_small(tmp_path):
                       "--work", str(tmp_path)])
     cpu = out["per_cpu_s"]
     assert set(cpu) == {"decode-only", "index read_video k=1", "full loader k=16",
-                        "full loader k=1", "no index k=16", "no index k=1"}
+                        "full loader k=1", "per item k=1", "no index k=16", "no index k=1"}
     assert out["k1_over_k16"] == pytest.approx(cpu["full loader k=1"] / cpu["full loader k=16"])
     assert out["full_k16_over_decode"] == pytest.approx(cpu["full loader k=16"]
                                                         / cpu["decode-only"])
