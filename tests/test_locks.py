@@ -141,3 +141,32 @@ def test_a_lock_file_removed_by_a_refused_holder_cannot_be_held_twice(tmp_path, 
         assert lock.holder()["command"] == "second"
     finally:
         lock.release()
+
+
+@pytest.mark.parametrize("command", ["scenes", "supervised"])
+def test_scenes_and_supervised_lock_their_folder(tiny_corpus, tmp_path, capsys, command):
+    """`binge scenes` writes into the corpus (cut files, scenes.csv: prepare's too) and
+    `binge supervised` into its run folder: a second writer is refused naming the holder."""
+    from pathlib import Path
+
+    from binge.cli import main
+
+    tiny = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+    import shutil
+
+    folder = tmp_path / "run"
+    if command == "scenes":
+        shutil.copytree(tiny_corpus, folder)
+    argv = {"scenes": ["scenes", str(folder), "--quiet"],
+            "supervised": ["supervised", "--config", str(tiny), "--ground-truth",
+                           str(tmp_path), f"train.out_dir={folder}",
+                           f"data.corpus={tiny_corpus}"]}[command]
+    with FolderLock(folder, "binge prepare --out folder"):
+        before = sorted(p.name for p in folder.iterdir())
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    assert code == 2
+    assert "is in use by `binge prepare --out folder`" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == before  # the refused call wrote nothing

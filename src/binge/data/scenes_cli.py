@@ -109,11 +109,15 @@ def run(args: argparse.Namespace) -> int:
         return 2  # a user error (docs/cli.md): nothing written
     from binge.runinfo import record_run  # its record of versions imports torch
 
+    from binge.locks import FolderLock, LockError
+
     where = Path(args.out).parent if args.out else Path(args.corpus)  # beside the CSV
     try:  # the record is written at a successful end: a refused command writes nothing
-        with record_run(where, "scenes", filename="run_info-scenes.json", at_start=False):
+        # one writer per corpus: the cut files and scenes.csv are prepare's too
+        with FolderLock(args.corpus, "binge scenes"), \
+                record_run(where, "scenes", filename="run_info-scenes.json", at_start=False):
             path, info = _run(args)
-    except (SceneError, SceneDetectorUnavailable, CorpusError) as err:
+    except (SceneError, SceneDetectorUnavailable, CorpusError, LockError) as err:
         print(f"binge scenes: {err}", file=sys.stderr)
         return 2  # a user error (docs/cli.md)
     print(f"wrote {info['scenes']} scenes of {info['titles']} titles to {path} "

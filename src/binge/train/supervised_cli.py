@@ -55,10 +55,13 @@ def run(args: argparse.Namespace) -> int:
     from binge.runinfo import record_run  # out_dir/run_info.json, as binge pretrain
     from binge.train.supervised import GroundTruthError, train_supervised  # torch
 
+    from binge.locks import FolderLock, LockError  # one writer per run folder, as pretrain
+
     try:
-        with record_run(cfg.train.out_dir, "supervised", device=cfg.train.device):
+        with FolderLock(cfg.train.out_dir, "binge supervised"), \
+                record_run(cfg.train.out_dir, "supervised", device=cfg.train.device):
             out = train_supervised(cfg, args.ground_truth, resume=not args.restart)
-    except (ConfigError, CorpusError, GroundTruthError, FileNotFoundError) as err:
+    except (ConfigError, CorpusError, GroundTruthError, FileNotFoundError, LockError) as err:
         raise SystemExit(f"binge supervised: {err}") from err
     print(f"binge supervised: wrote {out}")
     return 0
