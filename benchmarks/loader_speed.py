@@ -227,7 +227,8 @@ class GlobalSeeded:
         return self.inner[pair]
 
 
-def corpus_loader(corpus: Path, k: int, snippets: int, rounds: int, profile: int) -> dict:
+def corpus_loader(corpus: Path, k: int, snippets: int, rounds: int, profile: int,
+                  batch: int = 64) -> dict:
     """Full loader vs decode-only at the corpus's geometry (per core, one process, one thread).
 
     * ``decode-only``  — seek + decode + RGB of random snippets of the corpus's longest
@@ -256,7 +257,7 @@ def corpus_loader(corpus: Path, k: int, snippets: int, rounds: int, profile: int
     crop = min(int(params["short_side"]), 158)  # the paper's 158 of 190; whole squares below
     ds = SnippetDataset(corpus, split="train", augment=True, crop_size=crop, data=data)
     keyed, old = KeyedDataset(ds), KeyedDataset(GlobalSeeded(ds))
-    sampler = KeyedBatchSampler(build_sampler(SamplingConfig(batch_size=64, k=k),
+    sampler = KeyedBatchSampler(build_sampler(SamplingConfig(batch_size=batch, k=k),
                                               ds.num_snippets, seed=0), seed=0)
     keys: list = []
     batches: list = []
@@ -337,6 +338,7 @@ def main() -> None:
                     help="measure the full loader vs decode-only on this prepared corpus at "
                          "its own geometry instead (see the module docstring)")
     ap.add_argument("--k", type=int, default=1, help="--corpus: snippets per title (k)")
+    ap.add_argument("--batch", type=int, default=64, help="--corpus: the sampler's B")
     ap.add_argument("--profile", type=int, default=0,
                     help="--corpus: cProfile this many full-loader reads")
     ap.add_argument("--json", default=None, help="--corpus: write the figures here")
@@ -346,7 +348,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.corpus is not None:
-        out = corpus_loader(args.corpus, args.k, args.snippets, args.rounds, args.profile)
+        out = corpus_loader(args.corpus, args.k, args.snippets, args.rounds, args.profile,
+                            args.batch)
         if args.json:
             from binge.io import write_json
 
