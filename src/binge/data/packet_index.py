@@ -27,7 +27,7 @@ from typing import NamedTuple
 import av
 import numpy as np
 
-from binge.io import atomic_write_bytes
+from binge.io import atomic_path
 
 __all__ = ["PacketIndexError", "IndexHeader", "index_path", "write_packet_index",
            "index_corpus", "read_index_header", "read_rows"]
@@ -59,40 +59,68 @@ def index_path(video_path: str | os.PathLike) -> Path:
 def write_packet_index(video_path: str | os.PathLike, frames_per_snippet: int) -> Path:
     """Write ``video.pkt`` for a prepared ``video.mp4`` (atomically) and return its path.
 
+    Streams: rows are written in blocks of :data:`_BLOCK` packets as they are demuxed, under
+    a header written first for 0 packets and rewritten for the final count (the same length),
+    so memory does not grow with the title's length; the bytes equal those of the whole
+    table built in memory and written at once (tests/data/test_packet_index.py keeps that
+    writer as its reference).
+
     Raises :class:`PacketIndexError` naming the file when packet k is not frame k (pts out of
     order or missing), when a snippet's first packet is not a keyframe, or when packets
     overlap in the file: such a video is not one ``binge prepare`` wrote.
     """
     video_path = Path(video_path)
-    rows = []
-    with av.open(str(video_path)) as container:
+    with av.open(str(video_path)) as container, atomic_path(index_path(video_path)) as tmp:
         stream = container.streams.video[0]
         codec = stream.codec_context.name.encode("ascii")
         extradata = bytes(stream.codec_context.extradata or b"")
-        first_pts = None
-        step = None
-        for k, packet in enumerate(p for p in container.demux(stream) if p.size > 0):
-            first_pts = packet.pts if first_pts is None else first_pts
-            if k == 1:
-                step = packet.pts - first_pts
-            expected = first_pts + k * (step or 0)
-            if packet.pts is None or (k > 0 and (step <= 0 or packet.pts != expected)):
-                raise PacketIndexError(f"{video_path}: packet {k} has pts {packet.pts}, not "
-                                       f"{expected}; prepare the title again")
-            if k % frames_per_snippet == 0 and not packet.is_keyframe:
-                raise PacketIndexError(f"{video_path}: frame {k} starts a snippet but is not "
-                                       "a keyframe; prepare the title again")
-            rows.append((packet.pos, packet.size))
+        with open(tmp, "wb") as out:
+            out.write(_header(codec, extradata, 0))
+            count = _write_rows(container, stream, video_path, frames_per_snippet, out)
+            out.seek(0)
+            out.write(_header(codec, extradata, count))
+    return index_path(video_path)
+
+
+#: packets demuxed between two writes of their rows (16 bytes each)
+_BLOCK = 4096
+
+
+def _header(codec: bytes, extradata: bytes, packets: int) -> bytes:
+    head = _HEAD.pack(MAGIC, len(codec), len(extradata), packets) + codec + extradata
+    return head + b"\0" * (-len(head) % 8)
+
+
+def _write_rows(container, stream, video_path: Path, frames_per_snippet: int, out) -> int:
+    """Check each packet of ``stream`` (module docstring's layout) and write its (offset,
+    size) row to ``out``; returns the packet count."""
+    block = np.empty((_BLOCK, 2), dtype="<i8")
+    first_pts = step = None
+    end = 0  # where the previous packet ended in the file
+    k = -1
+    for k, packet in enumerate(p for p in container.demux(stream) if p.size > 0):
+        first_pts = packet.pts if first_pts is None else first_pts
+        if k == 1:
+            step = packet.pts - first_pts
+        expected = first_pts + k * (step or 0)
+        if packet.pts is None or (k > 0 and (step <= 0 or packet.pts != expected)):
+            raise PacketIndexError(f"{video_path}: packet {k} has pts {packet.pts}, not "
+                                   f"{expected}; prepare the title again")
+        if k % frames_per_snippet == 0 and not packet.is_keyframe:
+            raise PacketIndexError(f"{video_path}: frame {k} starts a snippet but is not "
+                                   "a keyframe; prepare the title again")
+        if (packet.pos < 0 if k == 0 else packet.pos < end):
+            raise PacketIndexError(f"{video_path}: packets are not stored in order; prepare "
+                                   "the title again")
+        end = packet.pos + packet.size
+        block[k % _BLOCK] = packet.pos, packet.size
+        if k % _BLOCK == _BLOCK - 1:
+            out.write(block.tobytes())
+    out.write(block[:(k + 1) % _BLOCK].tobytes())
     if step and round(first_pts / step) != 0:
         raise PacketIndexError(f"{video_path}: the first frame has pts {first_pts}, not 0; "
                                "prepare the title again")
-    table = np.asarray(rows, dtype="<i8").reshape(-1, 2)
-    if len(table) and (table[0, 0] < 0 or np.any(table[1:, 0] < table[:-1].sum(axis=1))):
-        raise PacketIndexError(f"{video_path}: packets are not stored in order; prepare the "
-                               "title again")
-    head = _HEAD.pack(MAGIC, len(codec), len(extradata), len(table)) + codec + extradata
-    head += b"\0" * (-len(head) % 8)
-    return atomic_write_bytes(index_path(video_path), head + table.tobytes())
+    return k + 1
 
 
 def index_corpus(corpus_dir: str | os.PathLike) -> int:
