@@ -334,6 +334,27 @@ def test_resume_names_the_changed_scenes_before_the_sampler_checks_them(corpus, 
     assert (run / "scenes.json").read_bytes() == recorded  # the refusal wrote nothing
 
 
+@pytest.mark.slow
+def test_resume_of_another_runs_checkpoint_refuses_changed_scenes(corpus, tiny_world, tmp_path):
+    """--resume CKPT into a new run folder (no RUN/scenes.json there to compare with): the
+    checkpoint's own record of the scenes CSV's sha256 is checked, so a changed CSV is refused
+    instead of silently resuming on other batches than the checkpoint's run sampled."""
+    from binge.train.loop import pretrain
+
+    gt = tmp_path / "gt.csv"
+    assert main(["scenes", str(corpus), "--from-world", str(tiny_world), "--out", str(gt)]) == 0
+    first = tmp_path / "first"
+    pretrain(_scene_cfg(corpus, first, f"sampling.scenes={gt}", "train.max_steps=1"))
+    ckpt = first / "checkpoints" / "last.pt"
+    assert main(["scenes", str(corpus), "--out", str(gt), "--quiet"]) == 0  # other scenes
+    second = tmp_path / "second"
+    with pytest.raises(SceneError) as err:
+        pretrain(_scene_cfg(corpus, second, f"sampling.scenes={gt}"), resume=ckpt)
+    text = str(err.value)
+    assert str(ckpt) in text and str(gt.resolve()) in text and "\n" not in text, text
+    assert not (second / "scenes.json").exists()
+
+
 # ----------------------------------------------------------------------------- show unit
 def _scene_key(scenes_of_title, L, m):
     """Ground-truth scene of snippet m: the scene holding its centre (m + ½)·L."""

@@ -469,9 +469,13 @@ def scenes_record(cfg: "Config") -> Optional[dict[str, Any]]:
             "matches_description": bool(info) and info.get("csv_sha256") == digest}
 
 
-def check_run_scenes(cfg: "Config", run_dir: str | Path) -> Optional[dict[str, Any]]:
+def check_run_scenes(cfg: "Config", run_dir: str | Path,
+                     checkpoint: "Optional[tuple[Path, Mapping[str, Any]]]" = None,
+                     ) -> Optional[dict[str, Any]]:
     """Before a run is resumed (and before its sampler is built: this message comes first):
-    refuse a scenes CSV that is not the one ``run_dir/scenes.json`` recorded. Returns the
+    refuse a scenes CSV that is not the one ``run_dir/scenes.json`` recorded, nor the one the
+    checkpoint ``(path, state)`` recorded (``state["scenes_sha256"]``: a ``--resume`` of
+    another run's checkpoint into a new folder has no ``run_dir/scenes.json``). Returns the
     record of the scenes now (:func:`scenes_record`), None when no scene policy is set.
 
     Raises:
@@ -489,6 +493,12 @@ def check_run_scenes(cfg: "Config", run_dir: str | Path) -> Optional[dict[str, A
             f"now {record['csv_sha256'][:12]}…, from {now}): "
             "restore those scenes (binge scenes CORPUS with the recorded settings), or start a "
             "new run (train.out_dir=NEW)")
+    saved = checkpoint[1].get("scenes_sha256") if checkpoint is not None else None
+    if saved is not None and saved != record["csv_sha256"]:
+        raise SceneError(
+            f"{record['csv']} is not the scenes file checkpoint {checkpoint[0]} was trained on "
+            f"(sha256 {str(saved)[:12]}…; now {record['csv_sha256'][:12]}…): restore those "
+            "scenes, or start from step 0 (no --resume)")
     return record
 
 

@@ -158,7 +158,7 @@ class Trainer:
         if resume_from is not None:  # scenes changed under the run: said before any sampler check
             from binge.data.scenes import check_run_scenes
 
-            check_run_scenes(cfg, self.out_dir)
+            check_run_scenes(cfg, self.out_dir, checkpoint=resume_from)
         self._build_data()
         if resume_from is not None:
             self._check_resume_corpus(*resume_from)  # before the model is built
@@ -173,7 +173,8 @@ class Trainer:
 
             set_aside_previous(self.out_dir)
         from binge.data.scenes import record_run_scenes  # RUN/scenes.json: the scenes sampled
-        record_run_scenes(cfg, self.out_dir, resumed=self.step > 0, write=self.is_main)
+        scenes = record_run_scenes(cfg, self.out_dir, resumed=self.step > 0, write=self.is_main)
+        self.scenes_sha256 = scenes["csv_sha256"] if scenes else None  # checked on --resume
         self.logger = MetricsLogger(self.out_dir, enabled=self.is_main)
         if self.is_main:
             self.logger.truncate_after(self.step)
@@ -343,6 +344,7 @@ class Trainer:
             "world_size": self.env.world_size,
             "config": to_dict(self.cfg),
             "corpus_identity": self.corpus_identity,
+            "scenes_sha256": self.scenes_sha256,
             # the running sums of the log record in progress: a resumed run's first record
             # averages the same steps as an uninterrupted run's (issue 15)
             "log_window": self._window.state() if getattr(self, "_window", None) else None,
