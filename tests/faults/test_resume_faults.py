@@ -158,3 +158,52 @@ def test_refused_pretrain_leaves_the_folder_as_it_found_it(small_corpus, tmp_pat
         proc = run_binge("pretrain", *common)
     assert proc.returncode == 2 and "is in use by" in one_line_error(proc, "pretrain")
     assert tree_bytes(run, ignore=(".binge.lock",)) == before
+
+
+def _two_rank_worker(rank: int, port: int, corpus: str, out: str, die_at: int) -> None:
+    """One gloo rank (torchrun's environment variables) of a pretrain run; ``die_at`` > 0 kills
+    both ranks after that step (before its checkpoint)."""
+    import os
+
+    import torch
+
+    from binge.train.loop import pretrain
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      LOCAL_RANK=str(rank), WORLD_SIZE="2")
+    torch.set_num_threads(1)
+    cfg = _cfg(corpus, out, "train.log_every_steps=4", "train.checkpoint_every_steps=3",
+               "data.num_workers=0", "train.device=cpu")
+    try:
+        pretrain(cfg, callbacks=[_DieAtStep(die_at)] if die_at else [])
+    except _Killed:
+        from binge.distributed import cleanup_distributed
+
+        cleanup_distributed()
+
+
+@pytest.mark.slow
+def test_two_rank_resume_records_the_same_metrics_as_the_uninterrupted_run(small_corpus,
+                                                                          tmp_path):
+    """2 gloo ranks: each rank's log window is kept in the checkpoint (``log_windows``), so the
+    first record after a resume averages every rank's own steps since the last record, as the
+    uninterrupted run's does (was: rank 0's sums restored on every rank: the record differed)."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    def spawn(out, die_at):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        mp.spawn(_two_rank_worker, args=(port, str(small_corpus), str(out), die_at), nprocs=2,
+                 join=True)
+
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    spawn(ref, 0)
+    spawn(run, 7)  # killed after step 7: last checkpoint at step 6, mid-window
+    spawn(run, 0)
+    keys = ("loss", "acc", "pos_logit", "lr")
+    want = {r["step"]: [r.get(k) for k in keys] for r in read_metrics(ref / "metrics.jsonl")}
+    got = {r["step"]: [r.get(k) for k in keys] for r in read_metrics(run / "metrics.jsonl")}
+    assert sorted(want) == [4, 8] and got == want

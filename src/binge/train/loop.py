@@ -321,13 +321,19 @@ class Trainer:
                 "same (they follow from seed, epoch and step) but per-rank RNG streams restart",
                 self.env.world_size, len(rngs),
             )
-        self._resumed_window = state.get("log_window")  # the steps since the last log record
+        windows = state.get("log_windows")  # this rank's own sums since the last log record
+        self._resumed_window = (windows[self.env.rank] if isinstance(windows, list)
+                                and len(windows) == self.env.world_size
+                                else state.get("log_window"))
         if self.is_main:
             logger.info("resumed from %s at step %d", path, self.step)
 
     def save_checkpoint(self) -> Optional[Path]:
         """Every rank's RNG state goes to rank 0, which writes the checkpoint atomically."""
         rngs = all_gather_object(capture_rng_state())
+        # every rank's log window: a record averages all ranks' sums (``_Window.summary``)
+        window = self._window.state() if getattr(self, "_window", None) else None
+        windows = all_gather_object(window)
         if not self.is_main:
             return None
         state = {
@@ -347,7 +353,8 @@ class Trainer:
             "scenes_sha256": self.scenes_sha256,
             # the running sums of the log record in progress: a resumed run's first record
             # averages the same steps as an uninterrupted run's (issue 15)
-            "log_window": self._window.state() if getattr(self, "_window", None) else None,
+            "log_window": window,
+            "log_windows": windows,  # per rank; "log_window" (rank 0's) kept for older readers
         }
         return self.ckpts.save(state, self.step)
 
