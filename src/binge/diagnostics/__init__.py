@@ -14,8 +14,7 @@ Modules: :mod:`.kl` (estimators), :mod:`.pairs` (snippet selection, S+/S−/S≠
 :mod:`.plots`, :mod:`.accuracy` (estimators vs Gaussians), :mod:`.cli` (``binge discrepancy``).
 """
 
-import importlib
-from typing import Any
+from binge.lazy import lazy_attributes
 
 #: public name → the submodule that defines it, imported on first use (PEP 562): importing
 #: ``binge.diagnostics.cli`` must not import torch (through measures → objectives.base), so that
@@ -29,12 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def measure(model, dataset, cfg, progress: bool = False, objective=None) -> dict:

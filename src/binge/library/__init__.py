@@ -7,8 +7,7 @@ resumable); ``LibraryIndex`` / ``build_index`` (``binge search``) search them wi
 See docs/library.md.
 """
 
-import importlib
-from typing import Any
+from binge.lazy import lazy_attributes
 
 #: public name → the submodule that defines it, imported on first use (PEP 562): importing
 #: ``binge.library.embed_cli`` / ``search_cli`` must not import torch (through embed), so that
@@ -21,12 +20,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "EmbedReport",

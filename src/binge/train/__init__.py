@@ -8,20 +8,13 @@ load torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from binge.lazy import lazy_attributes
 
 __all__ = ["pretrain", "export_model", "load_pretrained", "load_encoder"]
 
-_WHERE = {
-    "pretrain": "binge.train.loop",
-    "export_model": "binge.train.export",
-    "load_pretrained": "binge.train.export",
-    "load_encoder": "binge.train.export",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'binge.train' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {
+    "pretrain": "loop",
+    "export_model": "export",
+    "load_pretrained": "export",
+    "load_encoder": "export",
+})
