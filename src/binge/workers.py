@@ -70,7 +70,7 @@ def run_processes(jobs: Sequence[Job], parallel: int,
     failed: list[str] = []
     while (pending and not failed) or running:
         busy = {j.key for j in pending} | {r[0].key for r in running}
-        for job in [j for j in pending]:
+        for job in list(pending):
             if len(running) >= max(1, parallel) or failed:
                 break
             if busy & set(job.after):
