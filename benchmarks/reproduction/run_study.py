@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
@@ -63,6 +62,9 @@ import yaml
 from binge.cli import main as binge
 from binge.io import atomic_write_text
 from binge.workers import Job, run_processes
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paired import t_interval  # noqa: E402  (benchmarks/reproduction/paired.py)
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs" / "study"
@@ -270,8 +272,6 @@ def paired_difference(rows: list[dict[str, Any]], setting: str, reference: str,
     (seeds, mean difference, 95 % CI low, high, seeds where the difference is > 0) with
     Student's t (n − 1 degrees of freedom); None with fewer than 2 common seeds or a
     missing value."""
-    from scipy.stats import t as student_t
-
     def by_seed(name: str) -> dict[int, Any]:
         return {r["seed"]: r.get(key) for r in rows if r["setting"] == name}
 
@@ -280,9 +280,8 @@ def paired_difference(rows: list[dict[str, Any]], setting: str, reference: str,
     if len(seeds) < 2 or any(a[s] is None or b[s] is None for s in seeds):
         return None
     diffs = [float(a[s]) - float(b[s]) for s in seeds]
-    mean, sd = mean_std(diffs)
-    half = student_t.ppf(0.975, len(diffs) - 1) * sd / math.sqrt(len(diffs))
-    return len(diffs), mean, mean - half, mean + half, sum(d > 0 for d in diffs)
+    mean, low, high = t_interval(diffs)
+    return len(diffs), mean, low, high, sum(d > 0 for d in diffs)
 
 
 def summarise(rows: list[dict[str, Any]]) -> str:

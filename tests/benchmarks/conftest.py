@@ -37,3 +37,8 @@ def study():
 @pytest.fixture
 def plot():
     return load_script("plot_study")
+
+
+@pytest.fixture
+def curves():
+    return load_script("discrepancy_curves")
