@@ -102,3 +102,19 @@ def test_an_absent_library_is_recorded_as_none():
     from binge.runinfo import _distribution_version
 
     assert _distribution_version("binge-no-such-distribution") is None
+
+
+def test_is_refusal_classifies_as_the_exit_code_does():
+    """binge.cli.is_refusal: the one exit-2 classification the lock and the run record use."""
+    from binge.cli import is_refusal
+    from binge.config import ConfigError
+
+    assert is_refusal(ConfigError("bad key"))
+    assert not is_refusal(RuntimeError("a bug"))
+    assert not is_refusal(OSError(28, "No space left on device"))
+    wrapped = SystemExit("binge pretrain: bad key")
+    wrapped.__cause__ = ConfigError("bad key")
+    assert is_refusal(wrapped)
+    assert not is_refusal(SystemExit(1))  # an exit code, not a message
+    plain = SystemExit("stopped")
+    assert not is_refusal(plain)  # a message without a user error behind it

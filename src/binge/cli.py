@@ -123,6 +123,16 @@ def is_user_error(err: BaseException | None) -> bool:
     return False
 
 
+def is_refusal(err: BaseException) -> bool:
+    """Whether ``err`` ends the command as a refusal (exit 2: bad config, inputs, locked
+    folder), as :func:`report_error` classifies it; a ``SystemExit`` with a message counts when
+    the error it wraps is a user error. Used by the folder lock and the run record to leave no
+    trace of a refused command (docs/cli.md)."""
+    if isinstance(err, SystemExit):
+        return not isinstance(err.code, int) and is_user_error(err.__cause__)
+    return is_user_error(err)
+
+
 def _fault_line(err: OSError) -> str:
     """One line for a fault of the machine (disk full, I/O error, permission) naming the path."""
     paths = [str(p) for p in (err.filename, err.filename2) if p]

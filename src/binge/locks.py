@@ -154,6 +154,6 @@ class FolderLock:
         return self.acquire()
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
-        from binge.runinfo import _refused  # the exit-2 classification of binge.cli
+        from binge.cli import is_refusal  # the exit-2 classification of every command
 
-        self.release(remove=exc is not None and _refused(exc))
+        self.release(remove=exc is not None and is_refusal(exc))

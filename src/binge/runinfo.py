@@ -150,16 +150,6 @@ def _previous(path: Path) -> list[dict[str, Any]]:
     return (list(earlier) + [old])[-_KEEP_PREVIOUS:]
 
 
-def _refused(err: BaseException) -> bool:
-    """Whether ``err`` ends the command as a refusal (exit 2: bad config, inputs, locked folder),
-    as :func:`binge.cli.report_error` classifies it."""
-    from binge.cli import is_user_error
-
-    if isinstance(err, SystemExit):
-        return not isinstance(err.code, int) and is_user_error(err.__cause__)
-    return is_user_error(err)
-
-
 def _restore(path: Path, before: Optional[bytes], created: bool) -> None:
     """Put ``path`` back as it was before this invocation: its earlier bytes, or no file (and no
     folder, when this invocation created it and nothing else is in it)."""
@@ -210,7 +200,9 @@ def record_run(out_dir: str | Path, command: str, argv: Optional[Sequence[str]] 
         write_json(record, path)
         raise
     except BaseException as err:
-        if _refused(err):  # a user error: the folder is left as it was found (docs/cli.md)
+        from binge.cli import is_refusal
+
+        if is_refusal(err):  # a user error: the folder is left as it was found (docs/cli.md)
             _restore(path, before, created)
             raise
         if isinstance(err, SystemExit) and err.code in (0, None):
