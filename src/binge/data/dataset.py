@@ -39,8 +39,7 @@ from torch.utils.data import Dataset
 from binge.config import AugmentConfig
 from binge.data.corpus import SPLITS, CorpusError, read_corpus_params, read_manifest
 from binge.data.logmel import LogMelSettings, frames_per_snippet, snippet_frames
-from binge.data.packet_index import SUFFIX as PKT_SUFFIX
-from binge.data.packet_index import read_index_header, read_rows
+from binge.data.packet_index import index_path, read_index_header, read_rows
 from binge.data.transforms import (apply_audio_mask, apply_color_jitter, crop_box,
                                    draw_audio_mask, draw_color_jitter)
 from binge.sampling import snippet_offsets
@@ -259,7 +258,7 @@ class SnippetDataset(Dataset):
                 return self._index_header(n, files)
         if header is False:
             video = os.path.join(self._root, self._video[n])
-            path = os.path.splitext(video)[0] + PKT_SUFFIX  # index_path, without pathlib
+            path = str(index_path(video))  # once per title and process (cached)
             try:
                 fd = files.fd(path)
             except FileNotFoundError:
