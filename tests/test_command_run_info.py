@@ -24,7 +24,7 @@ def _discrepancy(tmp, corpus, world):
 
 def _scenes(tmp, corpus, world):
     return (["scenes", str(corpus), "--from-world", str(world), "--out", str(tmp / "sc" / "gt.csv"),
-             "--quiet"], tmp / "sc" / "run_info-scenes.json", tmp / "sc" / "gt.csv")
+             "--quiet"], tmp / "sc" / "run_info-gt.json", tmp / "sc" / "gt.csv")
 
 
 def _embed(tmp, corpus, world):

@@ -8,8 +8,9 @@ HELP = "detect (or import) the scene boundaries of a prepared corpus"
 DESCRIPTION = """\
 Write CORPUS/scenes.csv (title_id, scene, start_s, end_s: contiguous scenes covering each
 title), CORPUS/scenes.json (where the boundaries came from: detector and settings, user CSV
-path and sha256, or world ground truth; and the CSV's sha256) and run_info-scenes.json beside the
-CSV (binge.runinfo: versions, argv, host, start/end time; on success), for the scene sampling
+path and sha256, or world ground truth; and the CSV's sha256) and run_info-<CSV stem>.json
+beside the CSV (run_info-scenes.json by default; binge.runinfo: versions, argv, host,
+start/end time; on success), for the scene sampling
 policies (sampling.window=scene, sampling.scene_policy=distinct; docs/sampling.md).
 
 By default the scenes are detected with PySceneDetect on the prepared videos (decoded, never
@@ -111,11 +112,12 @@ def run(args: argparse.Namespace) -> int:
 
     from binge.locks import FolderLock, LockError
 
-    where = Path(args.out).parent if args.out else Path(args.corpus)  # beside the CSV
+    csv = Path(args.out) if args.out else Path(args.corpus) / "scenes.csv"
+    record = f"run_info-{csv.stem}.json"  # beside the CSV, one per CSV (scenes.csv, gt.csv, …)
     try:  # the record is written at a successful end: a refused command writes nothing
         # one writer per corpus: the cut files and scenes.csv are prepare's too
         with FolderLock(args.corpus, "binge scenes"), \
-                record_run(where, "scenes", filename="run_info-scenes.json", at_start=False):
+                record_run(csv.parent, "scenes", filename=record, at_start=False):
             path, info = _run(args)
     except (SceneError, SceneDetectorUnavailable, CorpusError, LockError) as err:
         print(f"binge scenes: {err}", file=sys.stderr)
