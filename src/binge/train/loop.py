@@ -251,7 +251,9 @@ class Trainer:
             self.wrapped: nn.Module = DDP(
                 self.step_module,
                 device_ids=[env.device] if env.device.type == "cuda" else None,
-                broadcast_buffers=False,  # memory banks are updated identically on every rank
+                # memory banks are updated identically on every rank: no buffer broadcast in
+                # forward (they are synced from rank 0 once, at construction, like parameters)
+                forward_sync_buffers=False,
             )
         else:
             self.wrapped = self.step_module
