@@ -188,12 +188,43 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _top1(results: dict[str, Any] | None) -> dict[str, Any] | None:
+    return (results or {}).get("summary", {}).get("top1") or None
+
+
 def _summary_value(results: dict[str, Any] | None) -> str:
-    """Top-1 accuracy in % (mean ± std over splits) from a results.json of binge evaluate."""
-    top1 = (results or {}).get("summary", {}).get("top1")
+    """Top-1 accuracy in % from a results.json of binge evaluate: mean ± std over splits, or,
+    for a single split (FSDD), the 95 % Wilson interval of its test clips (scipy's
+    ``binomtest``), so that one split's number carries its own uncertainty."""
+    top1 = _top1(results)
     if not top1:
         return "n/a"
+    if top1["n"] == 1 and (results or {}).get("splits"):
+        from scipy.stats import binomtest
+
+        split = results["splits"][0]
+        clips = int(split["num_test"])
+        interval = binomtest(round(split["top1"] * clips), clips).proportion_ci(0.95, "wilson")
+        return (f"{100 * top1['mean']:.1f} [{100 * interval.low:.1f}, {100 * interval.high:.1f}] "
+                f"(1 split, {clips} clips)")
     return f"{100 * top1['mean']:.1f} ± {100 * top1['std']:.1f} ({top1['n']} split{'s' * (top1['n'] > 1)})"
+
+
+def floor_table(out: Path, encoders: list[str], jobs: list[tuple[str, str, Path, str]]) -> str:
+    """Markdown: each trained encoder's probe accuracy minus the random encoder's (the floor),
+    in points, per set; "n/a" where either is missing."""
+    floor = {name: _top1(_read_json(out / "eval" / "random" / name / "results.json"))
+             for name, *_ in jobs}
+    rows = [["encoder − random init"] + [f"Δ {name} (points)" for name, *_ in jobs]]
+    rows.append(["---"] * len(rows[0]))
+    for enc in (e for e in encoders if e != "random"):
+        row = [LABELS.get(enc, enc)]
+        for name, *_ in jobs:
+            top1 = _top1(_read_json(out / "eval" / enc / name / "results.json"))
+            row.append(f"{100 * (top1['mean'] - floor[name]['mean']):+.1f}"
+                       if top1 and floor[name] else "n/a")
+        rows.append(row)
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
 
 def read_curve(run: Path) -> list[dict[str, Any]]:
@@ -327,10 +358,12 @@ def _run_stages(args: argparse.Namespace, out: Path, cfg_dir: Path) -> int:
     stage_minutes = sum(s["seconds"] for s in state.done.values()) / 60
     text = (
         "# binge demo results\n\nTop-1 accuracy (%) of linear probes on frozen features "
-        "(mean ± std over the splits / folds of each set); the discrepancy measures (paper Eq. 2, "
+        "(mean ± std over the splits / folds of each set; for a set of one split, the 95 % Wilson "
+        "interval of its test clips); the discrepancy measures (paper Eq. 2, "
         "KL in nats) on the held-out shows at the last step; the Eq. 1 loss of the first and "
         f"last logged window (log(2B − 1) = {_log2b(demo_cfg):.2f} at chance).\n\n"
-        f"{table}\n\nLearning curves (probes on split 1 and KL(S−‖S≠) every "
+        f"{table}\n\nAgainst the floor (one seed; a single-split set's interval is in "
+        f"the table above):\n\n{floor_table(out, encoders, jobs)}\n\nLearning curves (probes on split 1 and KL(S−‖S≠) every "
         f"{_every(demo_cfg)} steps): {plot.name if plot else 'none'}. This invocation took "
         f"{(time.perf_counter() - wall) / 60:.1f} min of wall time; the stages, run "
         f"{args.jobs} at a time, add up to {stage_minutes:.1f} min (commands and times: "
