@@ -4,14 +4,16 @@
                      linear-probe accuracies against k (w = M_n), mean ± std over seeds, with
                      the random-init floor as a band;
 - ``jitter.png``     the paper's Fig. 2 / Table 2 at CPU scale: the discrepancy measures and
-                     the probes against the colour-jitter strength σ for k = 1 and k = 16
+                     the probes against the colour-jitter strength σ for k = 1 and the
+                     budget's large k (8 at ``--budget micro``, 16 at ``tiny100``)
                      (σ = 0 is ``k{k}_wM``);
 - ``settings.png``   every setting's probe accuracies side by side (mean ± std over seeds).
 
 Only the settings present in study.json are drawn, so the figures can be made while the
 study is still running. Usage::
 
-    python benchmarks/reproduction/plot_study.py --study runs/study/study.json --out docs/study
+    python benchmarks/reproduction/plot_study.py --study runs/study_micro/study.json \
+        --out docs/study/micro
 """
 
 from __future__ import annotations
@@ -103,15 +105,22 @@ def jitter_settings(groups: dict[str, list[dict[str, Any]]], k: int) -> list[tup
     return sorted(found)
 
 
+def jitter_ks(groups: dict[str, list[dict[str, Any]]]) -> list[int]:
+    """The k values with a colour-jitter run in ``groups`` (``k{k}_jitter{σ}``), ascending:
+    1 and the budget's large k (8 at ``--budget micro``, 16 at ``tiny100``)."""
+    return sorted({int(m.group(1)) for name in groups if (m := re.fullmatch(r"k(\d+)_jitter[\d.]+", name))})
+
+
 def plot_jitter(groups: dict[str, list[dict[str, Any]]], path: Path) -> Optional[Path]:
-    """KL(S−‖S≠), the gap and both probes against σ, one line per k (1 and 16)."""
-    series = {k: jitter_settings(groups, k) for k in (1, 16)}
+    """KL(S−‖S≠), the gap and both probes against σ, one line per k with jitter runs."""
+    series = {k: jitter_settings(groups, k) for k in jitter_ks(groups)}
     if not any(len(v) > 1 for v in series.values()):
         return None
     panels = {"kl_neg_diff": KL["kl_neg_diff"], "gap": KL["gap"], **PROBES}
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.8))
     for ax, (key, label) in zip(axes, panels.items()):
-        for colour, (k, pairs) in zip(("C0", "C3"), series.items()):
+        for i, (k, pairs) in enumerate(series.items()):
+            colour = f"C{3 * i}"  # C0, C3, C6: as before for two series
             if not pairs:
                 continue
             stats = np.array([mean_std(groups[name], key) for _, name in pairs])
@@ -143,7 +152,7 @@ def plot_settings(groups: dict[str, list[dict[str, Any]]], path: Path) -> Path:
 
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--study", type=Path, default=Path("runs/study/study.json"))
+    parser.add_argument("--study", type=Path, default=Path("runs/study_micro/study.json"))
     parser.add_argument("--out", type=Path, default=Path("docs/study"))
     args = parser.parse_args(argv)
     groups = by_setting(json.loads(args.study.read_text()))

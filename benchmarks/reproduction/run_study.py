@@ -37,8 +37,10 @@ difference and its 95 % interval (Student's t) are the second table of ``OUT/stu
 Usage (the one command that reruns the table; resumable: a finished (setting, seed) is never
 rerun, every stage is skipped when its output exists, a killed pretraining resumes)::
 
+    python benchmarks/reproduction/run_study.py --jobs 2     # every group, seeds 0-4, micro
     python benchmarks/reproduction/run_study.py --groups floor k window --jobs 2 \
-        --only random_init k1_wM k8_wM k8_w8 k8_wscene k8_distinct k8_wscene_gt k8_distinct_gt
+        --only random_init k1_wM k4_wM k8_wM k16_wM k8_w8 k8_wscene k8_distinct \
+        k8_wscene_gt k8_distinct_gt                         # a subset of settings
     python benchmarks/reproduction/run_study.py --budget tiny100 --seeds 0 1 2
 
 Writes ``OUT/study.json`` (every number per seed; OUT defaults to ``runs/study_<budget>``),

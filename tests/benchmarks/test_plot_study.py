@@ -29,6 +29,9 @@ def test_jitter_series_start_at_the_plain_run_and_sort_by_sigma(plot):
                                               (1.0, "k1_jitter1.0")]
     assert plot.jitter_settings(group, 16) == [(0.0, "k16_wM"), (1.0, "k16_jitter1.0")]
     assert plot.jitter_settings(group, 4) == [(0.0, "k4_wM")]
+    assert plot.jitter_ks(group) == [1, 16]
+    micro = plot.by_setting([{"setting": n, "seed": 0} for n in ("k8_wM", "k8_jitter0.5", "k1_jitter1.0")])
+    assert plot.jitter_ks(micro) == [1, 8]  # the micro budget's large k is 8
 
 
 def test_mean_std_skips_missing_values_and_uses_sample_std(plot):
