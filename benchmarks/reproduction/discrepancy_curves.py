@@ -128,12 +128,14 @@ def table(records: list[dict[str, Any]], reference: str, steps: list[int]) -> st
     return "\n".join(lines)
 
 
-def endpoint_resolution(study: Path) -> dict[str, Any]:
-    """How well the study's own end-point measures (``STUDY/runs/*/discrepancy/*/
+def endpoint_resolution(study: Path, runs: Optional[set[str]] = None) -> dict[str, Any]:
+    """How well the study's own end-point measures (``STUDY/runs/<run>/discrepancy/*/
     discrepancy.json``, with their title bootstrap) are resolved: per measure, the runs whose
     95 % interval contains 0, and the median value and bootstrap bias (mean(replicates) − θ̂,
-    the plug-in estimator's upward bias at this sample size)."""
-    found = sorted(study.glob("runs/*/discrepancy/*/discrepancy.json"))
+    the plug-in estimator's upward bias at this sample size). ``runs``: only these run folders
+    (``<setting>_s<seed>``); every run by default."""
+    found = sorted(f for f in study.glob("runs/*/discrepancy/*/discrepancy.json")
+                   if runs is None or f.parents[2].name in runs)
     out: dict[str, Any] = {"runs": 0}
     docs = [json.loads(f.read_text()) for f in found]
     docs = [d for d in docs if d.get("ci") and d.get("bootstrap_bias")]
@@ -195,6 +197,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--out", type=Path, help="default: STUDY/discrepancy_curves")
     parser.add_argument("--steps", nargs="+", type=int, default=[100, 200, 300, 500, 1000, 1500],
                         help="the steps of the Markdown table (the figure has every step)")
+    parser.add_argument("--endpoint-from", type=Path, metavar="STUDY_JSON",
+                        help="count the end-point runs of this study.json's rows only (e.g. the "
+                             "docs' snapshot of the complete settings); default: every run")
     parser.add_argument("--set", dest="overrides", action="append", default=["discrepancy.bootstrap=0"],
                         metavar="section.key=value", help="binge discrepancy overrides")
     args = parser.parse_args(argv)
@@ -205,7 +210,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     measure_runs(args.study.resolve(), names, out.resolve(), args.overrides)
     points = {s: load_points(out, s, args.seeds) for s in args.settings}
     records = summarise(points, args.reference)
-    resolution = endpoint_resolution(args.study)
+    runs = ({f"{r['setting']}_s{r['seed']}" for r in json.loads(args.endpoint_from.read_text())}
+            if args.endpoint_from else None)
+    resolution = endpoint_resolution(args.study, runs)
     write_json({"per_step": records, "endpoint": resolution}, out / "paired.json", indent=1)
     text = table(records, args.reference, args.steps) + "\n" + endpoint_text(resolution)
     atomic_write_text(out / "paired.md", text)

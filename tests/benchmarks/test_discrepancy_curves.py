@@ -78,3 +78,5 @@ def test_endpoint_resolution_counts_intervals_containing_zero(curves, tmp_path):
     assert res["runs"] == 3
     assert res["kl_neg_diff"] == {"ci_contains_0": 2, "median": 0.05, "median_bootstrap_bias": 0.02}
     assert "contains 0 in 2/3 runs" in curves.endpoint_text(res)
+    only = curves.endpoint_resolution(tmp_path, {"r1", "r2"})
+    assert only["runs"] == 2 and only["kl_neg_diff"]["ci_contains_0"] == 1
