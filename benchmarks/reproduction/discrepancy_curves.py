@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from typing import Any, Optional
 from binge.io import atomic_write_text, write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paired import t_interval  # noqa: E402  (benchmarks/reproduction/paired.py)
+from paired import t_half_width, t_interval  # noqa: E402  (benchmarks/reproduction/paired.py)
 
 MEASURES = {"kl_neg_diff": "KL(S−‖S≠)", "gap": "gap KL(S≠‖S+) − KL(S−‖S+)"}
 
@@ -84,16 +83,20 @@ def summarise(points: dict[str, dict[int, dict[int, dict[str, float]]]],
               reference: str) -> list[dict[str, Any]]:
     """One record per (setting, step, measure): the mean and std over seeds and, for a setting
     other than ``reference``, its paired difference against it at the same step."""
+    def common_steps(seeds: dict[int, dict[int, dict[str, float]]]) -> set[int]:
+        return set.intersection(*(set(p) for p in seeds.values()))
+
+    ref_steps = common_steps(points[reference])
     records = []
     for setting, seeds in points.items():
-        steps = sorted(set.intersection(*(set(p) for p in seeds.values())))
+        steps = sorted(common_steps(seeds))
         for step in steps:
             for key in MEASURES:
                 values = {s: seeds[s][step][key] for s in seeds}
                 record = {"setting": setting, "step": step, "measure": key, "seeds": len(values),
                           "mean": statistics.mean(values.values()),
                           "std": statistics.stdev(values.values()) if len(values) > 1 else 0.0}
-                if setting != reference and step in next(iter(points[reference].values())):
+                if setting != reference and step in ref_steps:
                     ref = {s: points[reference][s][step][key] for s in points[reference]}
                     record["minus_reference"] = paired(values, ref)
                 records.append(record)
@@ -136,10 +139,9 @@ def endpoint_resolution(study: Path, runs: Optional[set[str]] = None) -> dict[st
     (``<setting>_s<seed>``); every run by default."""
     found = sorted(f for f in study.glob("runs/*/discrepancy/*/discrepancy.json")
                    if runs is None or f.parents[2].name in runs)
-    out: dict[str, Any] = {"runs": 0}
     docs = [json.loads(f.read_text()) for f in found]
     docs = [d for d in docs if d.get("ci") and d.get("bootstrap_bias")]
-    out["runs"] = len(docs)
+    out: dict[str, Any] = {"runs": len(docs)}
     for key in MEASURES:
         if docs:
             out[key] = {"ci_contains_0": sum(d["ci"][key][0] <= 0 <= d["ci"][key][1] for d in docs),
@@ -166,16 +168,13 @@ def plot(records: list[dict[str, Any]], path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from scipy.stats import t as student_t
-
     fig, axes = plt.subplots(1, len(MEASURES), figsize=(5 * len(MEASURES), 3.6))
     for ax, (key, label) in zip(axes, MEASURES.items()):
         for setting in dict.fromkeys(r["setting"] for r in records):
             rows = [r for r in records if r["setting"] == setting and r["measure"] == key]
             steps = [r["step"] for r in rows]
             mean = [r["mean"] for r in rows]
-            half = [float(student_t.ppf(0.975, r["seeds"] - 1)) * r["std"] / math.sqrt(r["seeds"])
-                    if r["seeds"] > 1 else 0.0 for r in rows]
+            half = [t_half_width(r["std"], r["seeds"]) if r["seeds"] > 1 else 0.0 for r in rows]
             ax.plot(steps, mean, label=setting)
             ax.fill_between(steps, [m - h for m, h in zip(mean, half)],
                             [m + h for m, h in zip(mean, half)], alpha=0.2)

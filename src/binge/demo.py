@@ -199,7 +199,7 @@ def _summary_value(results: dict[str, Any] | None) -> str:
     top1 = _top1(results)
     if not top1:
         return "n/a"
-    if top1["n"] == 1 and (results or {}).get("splits"):
+    if top1["n"] == 1 and results.get("splits"):
         from scipy.stats import binomtest
 
         split = results["splits"][0]
@@ -363,7 +363,8 @@ def _run_stages(args: argparse.Namespace, out: Path, cfg_dir: Path) -> int:
         "KL in nats) on the held-out shows at the last step; the Eq. 1 loss of the first and "
         f"last logged window (log(2B − 1) = {_log2b(demo_cfg):.2f} at chance).\n\n"
         f"{table}\n\nAgainst the floor (one seed; a single-split set's interval is in "
-        f"the table above):\n\n{floor_table(out, encoders, jobs)}\n\nLearning curves (probes on split 1 and KL(S−‖S≠) every "
+        f"the table above):\n\n{floor_table(out, encoders, jobs)}\n\n"
+        "Learning curves (probes on split 1 and KL(S−‖S≠) every "
         f"{_every(demo_cfg)} steps): {plot.name if plot else 'none'}. This invocation took "
         f"{(time.perf_counter() - wall) / 60:.1f} min of wall time; the stages, run "
         f"{args.jobs} at a time, add up to {stage_minutes:.1f} min (commands and times: "

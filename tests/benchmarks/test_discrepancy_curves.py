@@ -80,3 +80,13 @@ def test_endpoint_resolution_counts_intervals_containing_zero(curves, tmp_path):
     assert "contains 0 in 2/3 runs" in curves.endpoint_text(res)
     only = curves.endpoint_resolution(tmp_path, {"r1", "r2"})
     assert only["runs"] == 2 and only["kl_neg_diff"]["ci_contains_0"] == 1
+
+
+def test_a_step_missing_from_one_reference_seed_is_not_paired(curves, tmp_path):
+    for seed in range(2):
+        write_curves(tmp_path, "k8_wM", seed, {100: (0.1, 0.1), 200: (0.1, 0.1)})
+        ref = {100: (0.2, 0.2), 200: (0.2, 0.2)} if seed == 0 else {100: (0.2, 0.2)}
+        write_curves(tmp_path, "k1_wM", seed, ref)
+    points = {s: curves.load_points(tmp_path, s, [0, 1]) for s in ("k1_wM", "k8_wM")}
+    records = [r for r in curves.summarise(points, "k1_wM") if r["setting"] == "k8_wM"]
+    assert {r["step"]: "minus_reference" in r for r in records} == {100: True, 200: False}
