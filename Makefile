@@ -1,6 +1,6 @@
 # The two set-up commands of the README:  `make demo`  and  `make test`.
 # Each creates the virtual environment .venv on first use (torch 2.14.1 + torchvision 0.29.1,
-# taken from this machine kind's local wheel store by pip; ~2 min, ~5.5 GB).
+# taken from this machine kind's local wheel store by pip; ~2 min, 6.6 GB in `.venv`).
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
