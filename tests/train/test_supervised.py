@@ -90,6 +90,8 @@ def test_trains_on_training_titles_only_with_their_labels(tiny_corpus, tiny_worl
     assert torch.equal(torch.cat(fed), want)  # the ground-truth label of each snippet read
     model = load_pretrained(out / "export")  # probed like a pretrained run
     assert model.video_encoder.num_features == 128
+    # what wrote it is recorded: consumers of the projection heads refuse it by name
+    assert json.loads((out / "export" / "config.json").read_text())["trained_by"] == "binge supervised"
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3] and all(np.isfinite(r["loss"]) for r in rows)
     # a checkpoint from when the model held Eq. 1's heads: resume refused in one line

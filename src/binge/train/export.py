@@ -8,7 +8,9 @@
                                                             h_g for NCE / InfoNCE, AVID's MLPs,
                                                             CrissCross's projectors and
                                                             predictors; absent when none)
-    config.json                                             the run's full config + model names
+    config.json                                             the run's full config + model names,
+                                                            and ``trained_by``: the command that
+                                                            trained the encoders
 
 Downstream code calls :func:`load_pretrained` (the whole :class:`~binge.models.AVModel`) or
 :func:`load_encoder` (one encoder); :func:`load_embedder` gives the space the objective trained
@@ -18,6 +20,12 @@ written while the model held Eq. 1's heads (``binge-export-1`` and ``-2``: ``vid
 ``audio_head.safetensors`` beside the encoders, frozen at initialisation for AVID / CMA /
 CrissCross) and checkpoints of that time load with all three: the encoders as before, and the
 NCE / InfoNCE heads from those files (``Objective.legacy_model_heads``).
+
+An export (or checkpoint) of ``binge supervised`` (``trained_by: "binge supervised"``) holds
+encoders trained with labels and no projection heads: :func:`load_pretrained` and
+:func:`load_encoder` read it (its encoder features are what ``binge evaluate`` probes), while
+:func:`load_embedder` refuses it with :class:`NoProjectionHeadsError`: the space z of Eq. 1/2
+(what ``binge embed``'s z_* and ``binge discrepancy`` need) does not exist for it.
 
 >>> from binge.train.export import load_encoder  # doctest: +SKIP
 >>> video = load_encoder("runs/tiny/export", "video")  # doctest: +SKIP
@@ -38,7 +46,7 @@ from binge.config import Config, from_dict, to_dict
 from binge.io import atomic_path, write_json
 
 __all__ = ["export_model", "load_pretrained", "load_encoder", "load_embedder", "read_export_meta", "Embedder", "PARTS",
-           "OBJECTIVE_HEADS"]
+           "OBJECTIVE_HEADS", "trained_by", "ExportError", "NoProjectionHeadsError"]
 
 #: attribute of AVModel → file stem in the export folder.
 PARTS = ("video_encoder", "audio_encoder")
@@ -102,9 +110,16 @@ def _check_input(file: Path, part: str, config: dict[str, Any]) -> None:
                 "re-export the run")
 
 
-def export_model(model: nn.Module, cfg: Config, out_dir: str | Path, objective: Optional[nn.Module] = None) -> Path:
+#: ``trained_by`` of a pretraining export and of the supervised ceiling's (binge.train.supervised).
+PRETRAIN, SUPERVISED = "binge pretrain", "binge supervised"
+
+
+def export_model(model: nn.Module, cfg: Config, out_dir: str | Path, objective: Optional[nn.Module] = None,
+                 trained_by: str = PRETRAIN) -> Path:
     """Write the encoders of an AVModel, the heads ``objective`` trained (``Objective.heads()``
-    with parameters; none without an objective) and ``config.json`` into ``out_dir``."""
+    with parameters; none without an objective) and ``config.json`` into ``out_dir``.
+    ``trained_by``: the command whose run this is (:data:`PRETRAIN`, :data:`SUPERVISED`),
+    recorded in ``config.json`` so consumers can tell an export without heads by design."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config = to_dict(cfg)
@@ -118,6 +133,7 @@ def export_model(model: nn.Module, cfg: Config, out_dir: str | Path, objective: 
                for k, v in _state_for_safetensors(head).items()}, out / OBJECTIVE_HEADS)
     meta: dict[str, Any] = {
         "format": "binge-export-3",
+        "trained_by": trained_by,
         "objective_heads": sorted(heads),
         "video": {
             "name": getattr(model.video_encoder, "model_name", cfg.model.video),
@@ -139,6 +155,37 @@ from safetensors import SafetensorError  # noqa: E402  (the error of a damaged w
 
 class ExportError(ValueError):
     """An export folder whose parts are missing, damaged or do not fit each other."""
+
+
+class NoProjectionHeadsError(ExportError):
+    """An export or checkpoint of ``binge supervised``: encoders without the projection heads
+    whose space (Eq. 1's z, the space of Eq. 2's measures) an embedding consumer needs."""
+
+
+def _is_supervised_state(state: dict[str, Any]) -> bool:
+    """A checkpoint of ``binge supervised``: recorded (``trained_by``), or, before the record,
+    the SupervisedStep's keys (``model.<encoder>…`` beside the ``video_fc`` classifier)."""
+    model = state.get("model") or {}
+    return state.get("trained_by") == SUPERVISED or any(k.startswith("video_fc.") for k in model)
+
+
+def trained_by(path: str | Path) -> str:
+    """The command whose run an export folder or checkpoint holds (:data:`PRETRAIN` or
+    :data:`SUPERVISED`). Exports and checkpoints written before the record count as
+    :data:`PRETRAIN` unless their contents show the supervised classifier."""
+    path = Path(path)
+    if path.is_dir():
+        return str(_read_meta(path).get("trained_by", PRETRAIN))
+    from binge.train.checkpoint import load_checkpoint
+
+    return SUPERVISED if _is_supervised_state(load_checkpoint(path)) else PRETRAIN
+
+
+def _no_heads(path: Path, why: str) -> NoProjectionHeadsError:
+    return NoProjectionHeadsError(
+        f"{path}: {why}, so it has no projection heads (Eq. 1's h_f, h_g) and no embedding space z "
+        "for binge embed / discrepancy / search; probe its encoder features with `binge evaluate "
+        f"--checkpoint {path}`, or pass a `binge pretrain` run's export")
 
 
 #: export formats this binge reads (``config.json``'s ``format``).
@@ -245,7 +292,16 @@ def load_pretrained(path: str | Path, map_location: str | torch.device = "cpu") 
         model = build_av_model(cfg.model)
         from binge.models.av import split_legacy_heads
 
-        model.load_state_dict(split_legacy_heads(state["model"])[0])  # older: heads in the model
+        encoders = state["model"]
+        if _is_supervised_state(state):  # SupervisedStep: the AVModel under "model." + classifiers
+            encoders = {k[len("model."):]: v for k, v in encoders.items() if k.startswith("model.")}
+        try:
+            model.load_state_dict(split_legacy_heads(encoders)[0])  # older: heads in the model
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()
+            raise ExportError(f"{path} does not fit the model of its own config ("
+                              f"{first[0].strip() if first else type(err).__name__} …); pass a "
+                              "checkpoint of `binge pretrain` or `binge supervised`") from None
     return model.to(map_location).eval()
 
 
@@ -307,17 +363,26 @@ def load_embedder(path: str | Path, map_location: str | torch.device = "cpu") ->
     """The :class:`Embedder` of an export folder or a checkpoint, in eval mode.
 
     Raises:
+        NoProjectionHeadsError: ``path`` is an export or checkpoint of ``binge supervised``
+            (encoders only; see :func:`trained_by`).
         ValueError: the objective trains heads of its own but the export has neither
             ``objective_heads.safetensors`` nor (for Eq. 1's heads, ``legacy_model_heads``)
             the ``video_head`` / ``audio_head.safetensors`` of binge-export-1/2 (measure the
             run's checkpoint instead).
     """
     path = Path(path)
+    supervised = "this is a `binge supervised` run (encoders trained with labels)"
+    if path.is_dir() and trained_by(path) == SUPERVISED:
+        raise _no_heads(path, supervised)
     model = load_pretrained(path)
     if path.is_dir():
         meta = _read_meta(path)
         cfg = from_dict(Config, meta["config"], f"{path / 'config.json'}:config")
         objective = inference_objective(cfg, model)
+        if objective.heads() and meta.get("objective_heads") == [] and not (path / OBJECTIVE_HEADS).is_file():
+            # binge-export-3 lists the heads it wrote: none, for the objective's own heads
+            raise _no_heads(path, f"its config.json lists no objective_heads though objective "
+                                  f"{cfg.objective.name!r} has some (a `binge supervised` export)")
         if objective.heads():
             file = path / OBJECTIVE_HEADS
             legacy = [path / f"{part}.safetensors" for part in LEGACY_HEAD_PARTS]
@@ -337,6 +402,8 @@ def load_embedder(path: str | Path, map_location: str | torch.device = "cpu") ->
         from binge.train.checkpoint import load_checkpoint
 
         state = load_checkpoint(path)
+        if _is_supervised_state(state):
+            raise _no_heads(path, supervised)
         cfg = from_dict(Config, state["config"], f"{path}:config")
         objective = inference_objective(cfg, model)
         if objective.heads():  # a checkpoint from before the move holds Eq. 1's heads in "model"

@@ -13,7 +13,9 @@ Batches are i.i.d. snippets (uniform over ∪X_n, each step's batch a pure funct
 
 The run writes ``out_dir/{metrics.jsonl, tb/, checkpoints/, export/, run_info.json}`` like a pretraining
 run; ``binge evaluate --checkpoint out_dir/export`` then probes it the same way as the
-pretrained encoders. Resumable: the same command continues from ``checkpoints/last.pt``.
+pretrained encoders. Its export and checkpoints record ``trained_by: "binge supervised"``: they
+hold no projection heads, so ``binge embed`` / ``discrepancy`` refuse them (exit 2;
+:class:`binge.train.export.NoProjectionHeadsError`). Resumable: the same command continues from ``checkpoints/last.pt``.
 
     binge supervised --config configs/micro.yaml data.corpus=corpus/world \\
         --ground-truth data/world/ground_truth train.out_dir=runs/supervised
@@ -147,7 +149,7 @@ def train_supervised(cfg: Config, ground_truth: str | Path, resume: bool = True)
     from binge.models import build_av_model
     from binge.train.checkpoint import (CheckpointManager, capture_rng_state, load_checkpoint,
                                         restore_rng_state)
-    from binge.train.export import export_model
+    from binge.train.export import SUPERVISED, export_model
     from binge.train.metrics import MetricsLogger
     from binge.train.schedule import WarmupCosineSchedule
 
@@ -210,8 +212,9 @@ def train_supervised(cfg: Config, ground_truth: str | Path, resume: bool = True)
                 ckpts.save({"model": step_module.state_dict(), "optimizer": optimizer.state_dict(),
                             "schedule": schedule.state_dict(), "step": step,
                             "rng": capture_rng_state(), "classes": classes,
+                            "trained_by": SUPERVISED,
                             "config": to_dict(cfg)}, step)
             bar.update(1)
     metrics.close()
-    export_model(step_module.model, cfg, out / "export")
+    export_model(step_module.model, cfg, out / "export", trained_by=SUPERVISED)
     return out
