@@ -15,10 +15,40 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from binge.config import Config, DataConfig, from_dict
+from binge.config import Config, ConfigError, DataConfig, from_dict
 from binge.evaluation.pooling import pool_features
 
-__all__ = ["load_eval_encoder", "pretraining_data_config", "Classifier"]
+__all__ = ["load_eval_encoder", "pretraining_data_config", "Classifier", "model_modality",
+           "check_random_init"]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def model_modality(name: str) -> Optional[str]:
+    """``input_spec.modality`` ("video" / "audio") of the registered model ``name``, read from
+    an instance built on the meta device (no memory, no initialisation cost); None when the
+    model declares no input_spec. Raises KeyError for an unregistered name."""
+    from binge.models import create_model
+
+    with torch.device("meta"):
+        spec = getattr(create_model(name), "input_spec", None)
+    return None if spec is None else spec.modality
+
+
+def check_random_init(name: str, modality: str, dataset: str) -> None:
+    """Refuse ``--random-init name`` for a dataset of the other modality before any data is
+    read: a :class:`ConfigError` naming the flag and the registered models that fit."""
+    from binge.models import list_models
+
+    got = model_modality(name)
+    if got == modality:
+        return
+    fits = [n for n in list_models() if model_modality(n) == modality]
+    what = f"{_article(got)} {got} encoder" if got else "a model without an input_spec"
+    raise ConfigError(f"--random-init {name} is {what}, but {dataset} needs {_article(modality)} "
+                      f"{modality} encoder: pass --random-init with one of {fits}")
 
 
 def load_eval_encoder(
@@ -38,10 +68,9 @@ def load_eval_encoder(
     spec = getattr(encoder, "input_spec", None)
     if spec is None or spec.modality != modality:
         got = None if spec is None else spec.modality
-        raise ValueError(
-            f"this dataset needs a {modality} encoder; {checkpoint or random_init} is a {got} "
-            "encoder (pick a model of the right modality)"
-        )
+        flag = f"--checkpoint {checkpoint}" if checkpoint is not None else f"--random-init {random_init}"
+        raise ConfigError(f"this dataset needs {_article(modality)} {modality} encoder; {flag} gives "
+                          f"{_article(str(got))} {got} encoder (pick a model of the right modality)")
     return encoder
 
 
