@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["Sample", "DownstreamSplit", "DatasetLayoutError", "check_files", "MAX_LISTED"]
+__all__ = ["Sample", "DownstreamSplit", "DatasetLayoutError", "check_files", "layout_fix", "MAX_LISTED"]
 
 #: how many missing files an error message names before it says "and N more"
 MAX_LISTED = 20
@@ -71,6 +71,36 @@ def check_files(
             f"{name}: {len(missing)} of {len(listed)} files listed by the split files are "
             f"missing under {root}:\n  {shown}{more}\n{fix}"
         )
+
+
+#: what marks each official layout in a dataset root, and the datasets read from that layout
+LAYOUT_MARKERS = (
+    ("ucfTrainTestlist", "the UCF101 layout (ucfTrainTestlist/)", ("ucf101", "world-action")),
+    ("meta/esc50.csv", "the ESC-50 layout (meta/esc50.csv)", ("esc50", "world-sound")),
+    ("testTrainMulti_7030_splits", "the HMDB51 layout (testTrainMulti_7030_splits/)", ("hmdb51",)),
+    ("recordings", "the FSDD layout (recordings/)", ("fsdd",)),
+)
+#: the TV world's downstream sets (``binge world`` writes them under ``<world>/downstream/``)
+WORLD_SETS = {"world-action": "the UCF101 layout: ucfTrainTestlist/ and one folder per class",
+              "world-sound": "the ESC-50 layout: meta/esc50.csv and audio/"}
+
+
+def layout_fix(name: str, root: str | Path, fix: str) -> str:
+    """The fix to print when ``root`` does not hold dataset ``name``'s layout: when ``root``
+    holds another dataset's layout, which one and the ``--dataset`` that reads it; for the
+    TV world's sets, the layout expected and where ``binge world`` wrote it; else ``fix`` (the
+    loader's download hint)."""
+    root = Path(root)
+    for marker, layout, names in LAYOUT_MARKERS:
+        if name not in names and (root / marker).exists():
+            names = sorted(names, key=lambda n: n != root.name)  # a world's own set first
+            return (f"{root} holds a set in {layout}, not {name}: evaluate it with "
+                    f"--dataset {' or '.join(names)} (a config of that set), or pass the root of "
+                    f"the {name} set")
+    if name in WORLD_SETS:
+        return (f"{name} expects {WORLD_SETS[name]}: pass the downstream/{name} folder of a TV "
+                "world (written by binge world)")
+    return fix
 
 
 def require(path: Path, name: str, fix: str) -> Path:

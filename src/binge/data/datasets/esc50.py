@@ -19,6 +19,7 @@ from binge.data.datasets.base import (
     DownstreamSplit,
     Sample,
     check_files,
+    layout_fix,
     require,
 )
 
@@ -30,7 +31,7 @@ _FIX = "Download ESC-50 (audio/ and meta/esc50.csv) and point the root at its fo
 
 def read_meta(root: str | Path, name: str = "esc50") -> list[dict[str, str]]:
     """Rows of ``meta/esc50.csv``; the required columns must be present."""
-    path = require(Path(root) / "meta" / "esc50.csv", name, _FIX)
+    path = require(Path(root) / "meta" / "esc50.csv", name, layout_fix(name, root, _FIX))
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
@@ -61,11 +62,12 @@ def load_esc50(
     if sorted(names) != list(range(len(names))):
         raise DatasetLayoutError(f"{root}/meta/esc50.csv: targets are not 0..{len(names) - 1}")
     classes = [names[i] for i in range(len(names))]
-    audio = require(root / "audio", name, _FIX)
+    fix = layout_fix(name, root, _FIX)
+    audio = require(root / "audio", name, fix)
     train: list[Sample] = []
     test: list[Sample] = []
     for r in rows:
         sample = Sample(audio / r["filename"], int(r["target"]), r.get("src_file") or r["filename"])
         (test if int(r["fold"]) == split else train).append(sample)
-    check_files(name, audio, [s.path for s in train + test], _FIX, verbose)
+    check_files(name, audio, [s.path for s in train + test], fix, verbose)
     return DownstreamSplit(name, split, "audio", classes, train, test)

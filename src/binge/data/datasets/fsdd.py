@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from binge.data.datasets.base import DatasetLayoutError, DownstreamSplit, Sample, check_split, require
+from binge.data.datasets.base import (DatasetLayoutError, DownstreamSplit, Sample, check_split,
+                                       layout_fix, require)
 
 __all__ = ["load_fsdd", "TEST_INDICES", "SPLITS"]
 
@@ -25,7 +26,7 @@ def load_fsdd(
 ) -> DownstreamSplit:
     """Training: indices ≥ 5; test: indices 0–4; label: the digit."""
     check_split(name, split, SPLITS)
-    recordings = require(Path(root) / "recordings", name, _FIX)
+    recordings = require(Path(root) / "recordings", name, layout_fix(name, root, _FIX))
     wavs = sorted(recordings.glob("*.wav"))
     bad = [p.name for p in wavs if not _NAME.match(p.name)]
     if bad:

@@ -20,6 +20,7 @@ from binge.data.datasets.base import (
     Sample,
     check_files,
     check_split,
+    layout_fix,
     require,
 )
 
@@ -42,7 +43,7 @@ def load_hmdb51(
     """Read split ``split`` (1–3) of HMDB51 at ``root``; every train/test file must exist."""
     check_split(name, split, SPLITS)
     root = Path(root)
-    split_dir = require(root / SPLIT_DIR, name, _FIX)
+    split_dir = require(root / SPLIT_DIR, name, layout_fix(name, root, _FIX))
     files = {}
     for path in split_dir.iterdir():
         match = _SPLIT_FILE.match(path.name)

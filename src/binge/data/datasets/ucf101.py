@@ -22,6 +22,7 @@ from binge.data.datasets.base import (
     Sample,
     check_files,
     check_split,
+    layout_fix,
     require,
 )
 
@@ -68,8 +69,9 @@ def load_ucf101(
     """Read split ``split`` (1–3) of UCF101 at ``root``; every listed file must exist."""
     check_split(name, split, SPLITS)
     root = Path(root)
-    lists = require(root / LIST_DIR, name, _FIX)
-    classes = read_class_index(require(lists / "classInd.txt", name, _FIX))
+    fix = layout_fix(name, root, _FIX)
+    lists = require(root / LIST_DIR, name, fix)
+    classes = read_class_index(require(lists / "classInd.txt", name, fix))
     by_name = {c.lower(): i for i, c in enumerate(classes)}
     videos = _video_dir(root)
 
@@ -79,7 +81,7 @@ def load_ucf101(
             raise DatasetLayoutError(f"{where}: {rel!r} is in no class of classInd.txt")
         return by_name[folder]
 
-    train_list = require(lists / f"trainlist0{split}.txt", name, _FIX)
+    train_list = require(lists / f"trainlist0{split}.txt", name, fix)
     train: list[Sample] = []
     for ln in _lines(train_list):
         parts = ln.split()
@@ -95,10 +97,10 @@ def load_ucf101(
             )
         train.append(Sample(videos / parts[0], label, _group(parts[0])))
 
-    test_list = require(lists / f"testlist0{split}.txt", name, _FIX)
+    test_list = require(lists / f"testlist0{split}.txt", name, fix)
     test = [
         Sample(videos / ln.split()[0], label_of_folder(ln.split()[0], test_list), _group(ln))
         for ln in _lines(test_list)
     ]
-    check_files(name, videos, [s.path for s in train + test], _FIX, verbose)
+    check_files(name, videos, [s.path for s in train + test], fix, verbose)
     return DownstreamSplit(name, split, "video", classes, train, test)
