@@ -87,4 +87,7 @@ def run(args: argparse.Namespace) -> int:
     skipped = sum(r["verdict"] == "skip" for r in rows)
     print(f"{len(rows) - skipped} to prepare, {skipped} to skip"
           + (f"; written to {args.out}" if args.out else ""))
+    if rows and skipped == len(rows):
+        print(f"binge check: none of the {skipped} files can be prepared (the reasons are "
+              "above)", file=sys.stderr)
     return 3 if skipped else 0

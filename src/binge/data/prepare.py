@@ -29,6 +29,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import multiprocessing
 import os
 import re
@@ -47,7 +48,7 @@ from binge.data.corpus import (
     FORMAT_VERSION, PrepareError, assign_splits, atomic_write_text, check_params,
     prepare_params, read_corpus_params, write_csv, write_manifest,
 )
-from binge.data.logmel import LogMelSettings, StreamingLogMel, snippet_frames
+from binge.data.logmel import LogMelSettings, StreamingLogMel, num_frames, snippet_frames
 from binge.data.scenes import finish_prepare_scenes, prepare_scene_hook
 from binge.data.media import (
     DecodeStats, MediaError, MediaInfo, iter_audio, probe, transcode_video,
@@ -272,6 +273,16 @@ def _moved_titles(files: Sequence[Path], out_dir: Optional[str | os.PathLike]) -
     return moved
 
 
+def _refuse_nothing_found(sources: Sequence[str | os.PathLike],
+                         metadata: Optional[str | os.PathLike]) -> None:
+    """An empty or mistyped source folder (or a metadata CSV without rows) is a user error, not
+    a corpus of 0 titles: raise :class:`PrepareError` before anything is written."""
+    where = ", ".join(str(s) for s in sources) if sources else f"{metadata} (no rows)"
+    raise PrepareError(f"no media files in {where} (looked for: "
+                       f"{' '.join(sorted(VIDEO_EXTENSIONS))}); check the path (nothing was "
+                       "written)")
+
+
 def plan_titles(
     sources: Sequence[str | os.PathLike],
     metadata: Optional[str | os.PathLike] = None,
@@ -284,6 +295,10 @@ def plan_titles(
     its own group. Ids are stable across reruns on a grown folder: a file already
     prepared in ``out_dir`` keeps its id, the other files get :func:`title_id_for`, with
     a hash of the path appended when that id is taken (files in path order).
+
+    Raises:
+        PrepareError: bad metadata, or no media file at all in ``sources`` (nor in the
+            metadata's rows) and none missing.
     """
     meta = _read_metadata(Path(metadata)) if metadata is not None else {}
     files, skipped = discover(sources, exclude=out_dir)
@@ -291,6 +306,8 @@ def plan_titles(
         files = [p for p in meta if p.is_file()]
         skipped += [(str(p), f"listed in {metadata} but not found")
                     for p in meta if not p.is_file()]
+    if not files and not skipped:
+        _refuse_nothing_found(sources, metadata)
     jobs: list[TitleJob] = []
     done = finished_titles(out_dir)
     moved = _moved_titles(files, out_dir)
@@ -342,10 +359,50 @@ class Decoded:
     video_gaps: list[tuple[float, float]] = field(default_factory=list)
     audio_gaps: list[tuple[float, float]] = field(default_factory=list)
     errors: int = 0  # packets that failed to demux or decode
+    #: frames written at ``data.fps`` / audio samples at ``data.sample_rate`` (prepare knows
+    #: them; None: derived from ``video_s`` / ``audio_s`` as the transcode would count them)
+    video_frames: Optional[int] = None
+    audio_samples: Optional[int] = None
 
     @property
     def shared_s(self) -> float:
         return min(self.video_s, self.audio_s)
+
+
+def frames_until(end_s: float, fps: float) -> int:
+    """Frames the transcode writes at ``fps`` for video ending at ``end_s`` (s): output frame k
+    is taken while its centre ``(k + 0.5) / fps`` lies before the end, and a title with any
+    video gives at least one (:func:`binge.data.media.iter_video_frames`)."""
+    if end_s <= 0:
+        return 0
+    k = max(0, math.floor(end_s * fps - 0.5))
+    while k > 0 and (k - 0.5) / fps >= end_s:
+        k -= 1
+    while (k + 0.5) / fps < end_s:
+        k += 1
+    return max(k, 1)
+
+
+def _too_short(d: Decoded, data: DataConfig) -> Optional[str]:
+    """Why ``d`` holds no whole snippet, in the units the snippet is cut in (§3: a snippet is
+    ``data.frames`` video frames and Q log-mel frames of ``1 + N // hop`` from N samples, as
+    :func:`count_snippets` counts them), or None when it holds one. Seconds are never compared:
+    a 24 fps WebM ending at 0.999 s still gives 8 frames at 8 fps."""
+    settings = LogMelSettings.from_config(data)
+    frames = d.video_frames if d.video_frames is not None else frames_until(d.video_s, data.fps)
+    samples = (d.audio_samples if d.audio_samples is not None
+               else int(round(d.audio_s * data.sample_rate)))
+    q = snippet_frames(0, data.snippet_seconds, settings)[1]
+    rows = num_frames(samples, data.hop_length)
+    if frames >= data.frames and rows >= q:
+        return None
+    need = (q - 1) * data.hop_length  # samples giving Q centred log-mel frames
+    short = [f"video {frames} of {data.frames} frames at {data.fps:g} fps"] \
+        if frames < data.frames else []
+    if rows < q:
+        short.append(f"audio {samples} of {need} samples at {data.sample_rate} Hz ({rows} of "
+                     f"{q} log-mel frames)")
+    return f"shorter than one snippet of {data.snippet_seconds:g} s: {', '.join(short)}"
 
 
 def _union_s(gaps: Iterable[tuple[float, float]], end: float) -> float:
@@ -369,7 +426,6 @@ def assess(d: Decoded, data: DataConfig) -> tuple[Optional[str], dict[str, Any]]
     duration (or of the longer stream) not in the kept span, plus the seconds inside it
     where either stream has a gap (held frame / zeros), and ``lost_where`` says where.
     """
-    seconds = data.snippet_seconds
     if d.video_s <= 0:
         return "no decodable video frames", {}
     if d.audio_s <= 0:
@@ -398,10 +454,9 @@ def assess(d: Decoded, data: DataConfig) -> tuple[Optional[str], dict[str, Any]]
               "lost_s": round(max(0.0, lost), 4), "video_gaps": len(d.video_gaps),
               "audio_gaps": len(d.audio_gaps), "damaged_packets": d.errors,
               "lost_where": "; ".join(notes)}
-    if kept < seconds:
-        return (f"shorter than one snippet ({d.video_s:.2f} s of video, {d.audio_s:.2f} s "
-                f"of audio decode; {seconds:.2f} s needed)"
-                + (f"; {'; '.join(notes)}" if notes else "")), fields
+    short = _too_short(d, data)
+    if short is not None:
+        return short + (f"; {'; '.join(notes)}" if notes else ""), fields
     return None, fields
 
 
@@ -478,7 +533,6 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
     partial.mkdir(parents=True)
 
     info = probe_usable(job.source_path, data)
-    seconds = data.snippet_seconds
     vstats, astats = DecodeStats(), DecodeStats()
     scenes = prepare_scene_hook(data)  # scene cuts from the frames transcoded (data.scenes)
     try:
@@ -493,15 +547,14 @@ def prepare_title(job: TitleJob, out_dir: Path, data: DataConfig) -> dict[str, A
     num_rows, num_samples = _audio_logmel(job, data, astats, partial / "audio.npy")
     decoded = Decoded(info.duration_s, min(vstats.end_s, num_v / data.fps),
                       num_samples / data.sample_rate, vstats.gaps, astats.gaps,
-                      vstats.errors + astats.errors)
+                      vstats.errors + astats.errors, video_frames=num_v, audio_samples=num_samples)
     reason, fields = assess(decoded, data)
     if reason is not None:
         raise MediaError(job.source_path, reason)
     m = count_snippets(num_v, num_rows, data)
-    if m == 0:
-        raise MediaError(job.source_path, f"shorter than one snippet ({num_v / data.fps:.2f} s of "
-                                          f"video, {num_samples / data.sample_rate:.2f} s of "
-                                          f"audio < {seconds:.2f} s)")
+    if m == 0:  # assess counts as count_snippets does: a disagreement is a bug, not a skip
+        raise RuntimeError(f"{job.source_path}: assess kept {num_v} frames / {num_rows} log-mel "
+                           "frames but count_snippets finds no snippet")
     if fields["lost_where"]:
         log.warning("%s: %s", job.source_path, fields["lost_where"])
     write_packet_index(partial / "video.mp4", data.frames)  # reads without the MP4 (packet_index.py)

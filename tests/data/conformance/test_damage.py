@@ -105,7 +105,8 @@ def test_verdicts(damage_corpus):
     assert set(skipped) == {"zero_audio.mkv", "one_frame.mkv"}
     assert "0 samples" in skipped["zero_audio.mkv"]
     assert "shorter than one snippet" in skipped["one_frame.mkv"]
-    assert "0.10 s of video" in skipped["one_frame.mkv"]
+    assert "video 1 of 16 frames at 5 fps" in skipped["one_frame.mkv"]  # counts, not seconds
+    assert "audio" not in skipped["one_frame.mkv"].split(";")[0]  # the audio is long enough
     assert set(rows) == set(LENGTHS) | set(DAMAGED) | set(GAPS) | {"header_10x.mkv"}
     assert report.exit_code == 3
 
