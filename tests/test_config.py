@@ -64,6 +64,52 @@ def test_missing_file_is_a_clear_error(tmp_path):
         load_config(tmp_path / "nope.yaml")
 
 
+def test_a_directory_is_not_a_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory, not a config file") as err:
+        load_config(tmp_path)
+    assert str(tmp_path) in str(err.value) and "does not exist" not in str(err.value)
+
+
+def test_a_folder_named_like_a_shipped_config_does_not_hide_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny").mkdir()  # e.g. a run folder called tiny
+    assert load_config("tiny").data.frames == load_config(REPO / "configs" / "tiny.yaml").data.frames
+
+
+@pytest.mark.parametrize("file_text, overrides, blamed, value", [
+    # the file sets batch_size 64, the override k = 3: the override is named (docs/cli.md)
+    ("sampling:\n  batch_size: 64\n", ["sampling.k=3"], ["'sampling.k=3'"], "64 (from"),
+    # neither key in the file: the default batch size is said to be the default
+    ("{}\n", ["sampling.k=7"], ["'sampling.k=7'"], "(the default)"),
+    # both keys by overrides: both named
+    ("{}\n", ["sampling.k=3", "sampling.batch_size=16"],
+     ["'sampling.batch_size=16'", "'sampling.k=3'"], "overrides"),
+    # the relation n_fft >= hop_length broken by the hop override
+    ("data:\n  n_fft: 512\n", ["data.hop_length=1024"], ["'data.hop_length=1024'"], "512 (from"),
+    # sampling.window >= sampling.k broken by k
+    ("sampling:\n  window: 4\n  batch_size: 64\n", ["sampling.k=8"], ["'sampling.k=8'"],
+     "sampling.window=4 (from"),
+])
+def test_relation_broken_by_an_override_names_the_override(tmp_path, file_text, overrides,
+                                                          blamed, value):
+    path = tmp_path / "run.yaml"
+    path.write_text(file_text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, overrides)
+    text = str(err.value)
+    assert text.startswith("override"), text
+    assert all(b in text for b in blamed) and value in text, text
+
+
+def test_relation_set_by_the_file_names_the_file(tmp_path):
+    path = tmp_path / "both.yaml"
+    path.write_text("sampling:\n  batch_size: 64\n  k: 3\n")
+    for overrides in ([], ["sampling.window=9"]):  # an unrelated override is not blamed
+        with pytest.raises(ConfigError) as err:
+            load_config(path, overrides)
+        assert str(err.value).startswith(f"{path}: sampling.batch_size=64 must be a multiple")
+
+
 def test_round_trip_through_dict():
     cfg = load_config(None, ["sampling.k=8"])
     again = load_config(None, [f"sampling.k={to_dict(cfg)['sampling']['k']}"])

@@ -585,8 +585,9 @@ def _config_from_dict(data: dict[str, Any], hints: dict[str, Any], where: str) -
     return validate(out, where)
 
 
-def _ranges(cfg: "Config") -> list[tuple[str, bool, str]]:
-    """(key, holds, what it must be) for every range and relation a run depends on."""
+def _ranges(cfg: "Config") -> list[tuple]:
+    """(key, holds, what it must be[, the other keys of a relation]) for every range and
+    relation a run depends on."""
     d, a, s, o, t, q = cfg.data, cfg.augment, cfg.sampling, cfg.optim, cfg.train, cfg.discrepancy
     w = s.window
     return [
@@ -598,10 +599,11 @@ def _ranges(cfg: "Config") -> list[tuple[str, bool, str]]:
         ("data.n_fft", d.n_fft > 0, "> 0 (samples per FFT window)"),
         ("data.hop_length", d.hop_length > 0, "> 0 (samples between frames)"),
         ("data.n_fft", d.n_fft >= d.hop_length,
-         f">= data.hop_length ({d.hop_length}): a hop longer than the window skips audio"),
+         f">= data.hop_length ({d.hop_length}): a hop longer than the window skips audio",
+         ("data.hop_length",)),
         ("data.n_mels", d.n_mels <= d.n_fft // 2 + 1,
          f"<= data.n_fft // 2 + 1 ({d.n_fft // 2 + 1} frequency bins): more filters leave "
-         "some empty"),
+         "some empty", ("data.n_fft",)),
         ("data.heldout_fraction", 0 <= d.heldout_fraction < 1, "in [0, 1)"),
         ("augment.crop_size", a.crop_size > 0, "> 0 (pixels)"),
         ("augment.audio_mask_max_fraction", 0 <= a.audio_mask_max_fraction <= 1, "in [0, 1]"),
@@ -609,12 +611,14 @@ def _ranges(cfg: "Config") -> list[tuple[str, bool, str]]:
         ("sampling.batch_size", s.batch_size > 0, "> 0"),
         ("sampling.k", s.k >= 1, ">= 1"),
         ("sampling.batch_size", s.k < 1 or s.batch_size % s.k == 0,
-         f"a multiple of sampling.k ({s.k}): a batch holds B/k titles of k snippets"),
+         f"a multiple of sampling.k ({s.k}): a batch holds B/k titles of k snippets",
+         ("sampling.k",)),
         ("sampling.window", not isinstance(w, int) or w >= max(s.k, 1),
-         f">= sampling.k ({s.k}): k snippets must fit in the window (or null / scene)"),
+         f">= sampling.k ({s.k}): k snippets must fit in the window (or null / scene)",
+         ("sampling.k",)),
         ("sampling.scene_policy", s.scene_policy is None or w is None,
          f"null while sampling.window={w!r}: 'distinct' draws the k snippets from k scenes of "
-         "the whole title (w = M_n), so it needs sampling.window=null"),
+         "the whole title (w = M_n), so it needs sampling.window=null", ("sampling.window",)),
         ("sampling.steps_per_epoch", s.steps_per_epoch is None or s.steps_per_epoch > 0,
          "> 0 (or null)"),
         ("model.embed_dim", cfg.model.embed_dim > 0, "> 0"),
@@ -645,13 +649,15 @@ def check_ranges(cfg: "Config", where: str = "config") -> None:
     """Raise :class:`ConfigError` naming the first key whose value is out of range or breaks a
     relation with another key (``data.n_fft >= data.hop_length``…), at load time, before any
     file is written (docs/cli.md)."""
-    for key, holds, must in _ranges(cfg):
+    for key, holds, must, *others in _ranges(cfg):
         if not holds:
             section, name = key.split(".")
             value = getattr(getattr(cfg, section), name)
             err = ConfigError(f"{where}: {key}={value!r} must be {must}; set it with "
                               f"{key}=VALUE or in the file")
-            err.key, err.must = key, must  # load_config names the override that set it
+            # load_config names the override(s) that set the key or the other keys of a relation
+            err.key, err.must, err.value = key, must, value
+            err.related = tuple(others[0]) if others else ()
             raise err
 
 
@@ -777,6 +783,12 @@ def load_config(
     where = "config"
     if path is not None:
         path = Path(path)
+        if path.is_dir():  # a shipped name wins over a folder of that name in the cwd
+            try:
+                path = find_shipped_config(str(path))
+            except ConfigError:
+                raise ConfigError(f"config {path} is a directory, not a config file; give a "
+                                  "YAML file or a shipped name (`binge config list`)") from None
         if not path.is_file():
             path = find_shipped_config(str(path))  # a shipped name, or configs/... elsewhere
         try:
@@ -793,16 +805,40 @@ def load_config(
     overrides = list(overrides or [])
     for item in overrides:
         check_override(cls, item)
+    from_file = _dotted_keys(data)  # keys the file set (before the overrides)
     data = apply_overrides(data, overrides)
     try:
         return from_dict(cls, data, where)
     except ConfigError as err:  # a range set by an override: blame the override, as typed
-        key = getattr(err, "key", None)
-        given = [o for o in overrides if key and ".".join(parse_override(o)[0]) == key]
-        if given:
-            raise ConfigError(f"override {given[-1]!r}: {key} must be {err.must}; give "
-                              "another value") from None
-        raise
+        raise _blame_overrides(err, overrides, where, from_file) from None
+
+
+def _dotted_keys(data: Any, prefix: str = "") -> set[str]:
+    """``section.key`` of every value a loaded YAML mapping sets."""
+    if not isinstance(data, dict):
+        return {prefix} if prefix else set()
+    return set().union(*(_dotted_keys(v, f"{prefix}.{k}" if prefix else str(k))
+                         for k, v in data.items())) if data else set()
+
+
+def _blame_overrides(err: ConfigError, overrides: list[str], where: str,
+                     from_file: set[str]) -> ConfigError:
+    """A range or relation error (:func:`check_ranges`) naming the override(s) that set its key
+    or the other keys of its relation, as typed (docs/cli.md); ``err`` itself (naming the
+    config file) when the file or the defaults set them all."""
+    key = getattr(err, "key", None)
+    if key is None:
+        return err
+    last = {".".join(parse_override(o)[0]): o for o in overrides}
+    given = [last[k] for k in (key, *err.related) if k in last]
+    if not given:
+        return err
+    named = ("override " if len(given) == 1 else "overrides ") + ", ".join(map(repr, given))
+    if key in last:
+        return ConfigError(f"{named}: {key} must be {err.must}; give another value")
+    source = f"from {where}" if key in from_file else "the default"
+    return ConfigError(f"{named}: {key}={err.value!r} ({source}) must be {err.must}; "
+                       f"change the override or also set {key}=VALUE")
 
 
 # ----------------------------------------------------------------------------- shipped configs

@@ -59,6 +59,17 @@ def _holder_text(info: dict[str, Any]) -> str:
             f"since {when})")
 
 
+def _refuse_file(folder: Path, name: str) -> None:
+    """An output folder that is an existing file (or lies under one) is a user error, found
+    before any work: it would otherwise end in ``File exists`` with advice to resume."""
+    above = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if above == folder:
+        raise LockError(f"{name} is a file, not a folder; give a folder (created if missing)")
+    if above is not None:
+        raise LockError(f"{name}: {above} is a file, not a folder; give a folder path (created "
+                        "if missing)")
+
+
 class FolderLock:
     """An exclusive, non-blocking lock on ``folder`` (created if missing).
 
@@ -67,15 +78,21 @@ class FolderLock:
     folder in the same process is refused like another process would be.
     """
 
-    def __init__(self, folder: str | Path, command: Optional[str] = None) -> None:
+    def __init__(self, folder: str | Path, command: Optional[str] = None,
+                 name: Optional[str] = None) -> None:
         self.folder = Path(folder)
         self.path = self.folder / LOCK_NAME
         self.command = command or " ".join(["binge", *sys.argv[1:]])
+        #: how the user gave the folder, for errors ("--out corpus", "train.out_dir=runs/x")
+        self.name = name or str(self.folder)
         self._fd: Optional[int] = None
 
     def acquire(self) -> "FolderLock":
+        """Lock the folder (created if missing). Raises :class:`LockError` when it is held, or,
+        before anything is created, when the path (or a folder above it) is a file."""
         if self._fd is not None:
             return self
+        _refuse_file(self.folder, self.name)
         self._made_folder = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
         key = os.path.realpath(self.path)

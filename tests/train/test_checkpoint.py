@@ -76,6 +76,30 @@ def test_untrusted_pickle_is_refused(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
 
 
+@pytest.mark.parametrize("content", [b"hello not media\n", b"", b"PK\x03\x04 cut"])
+def test_a_user_file_that_is_not_a_checkpoint_is_not_advised_for_deletion(tmp_path, content):
+    """Random bytes made torch's unpickler say 'KeyError: 101'; the line names the file, says
+    what is expected and never suggests deleting a file outside a run's checkpoints folder."""
+    path = tmp_path / "library" / "notmedia.mp4"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(ck.CheckpointError) as err:
+        load_checkpoint(path)
+    text = str(err.value)
+    assert f"{path} is not a binge checkpoint" in text and "last.pt or step_" in text
+    assert "delete" not in text and "KeyError" not in text and "\n" not in text
+
+
+def test_a_damaged_run_checkpoint_may_be_deleted(tmp_path):
+    run = CheckpointManager(tmp_path / "run" / "checkpoints", keep=2)
+    path = run.save({"step": 1}, 1)
+    path.write_bytes(path.read_bytes()[:100])  # cut short
+    with pytest.raises(ck.CheckpointError, match="delete this one .the run's own checkpoint."):
+        load_checkpoint(path)
+    assert ck.is_run_checkpoint(run.last) and ck.is_run_checkpoint(path)
+    assert not ck.is_run_checkpoint(tmp_path / "last.pt")
+
+
 def test_rotation_keeps_newest_and_last(tmp_path):
     mgr = CheckpointManager(tmp_path / "ckpt", keep=2)
     for step in (10, 20, 30, 40):

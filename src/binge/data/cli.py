@@ -168,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
         from contextlib import nullcontext
 
         from binge.locks import FolderLock  # one writer per corpus; shards write their own titles
-        with FolderLock(args.out, "binge prepare") if n == 1 else nullcontext(), \
+        with FolderLock(args.out, "binge prepare", name=f"--out {args.out}") if n == 1 \
+                else nullcontext(), \
                 record_run(args.out, "prepare", filename="run_info.json" if n == 1
                         else f"shards/run_info-{i}-of-{n}.json"):
             report = prepare_corpus(sources, args.out, metadata=args.metadata, data=cfg.data,
@@ -192,4 +193,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  skipped {path}: {reason}")
     for title_id, lost_s, where in report.lossy:  # kept, with what was lost (manifest.csv)
         print(f"  {title_id}: lost {lost_s:.2f} s: {where}")
+    if report.skipped and not report.title_ids:
+        print(f"binge prepare: none of the {len(report.skipped)} files could be prepared (the "
+              f"reasons are above and in {Path(args.out) / 'skipped.csv'}); the corpus is empty",
+              file=sys.stderr)
     return report.exit_code

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -58,20 +59,46 @@ def _reason(err: Exception) -> str:
     return f"{type(err).__name__}: {first[:200]}"
 
 
+#: what a command that reads a checkpoint expects (the files a binge run writes)
+EXPECTED = "give a checkpoint a binge run wrote (RUN/checkpoints/last.pt or step_NNNNNNN.pt)"
+
+
+def is_run_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` is named as a run's own checkpoint (``checkpoints/last.pt`` or
+    ``checkpoints/step_NNNNNNN.pt``): only such a file may be advised for deletion."""
+    p = Path(path)
+    return p.parent.name == "checkpoints" and (p.name == "last.pt" or bool(_STEP_FILE.match(p.name)))
+
+
+def _unreadable(path: Path, err: Exception) -> CheckpointError:
+    """The one-line refusal of a file ``torch.load`` could not read: a file that is not a
+    complete PyTorch archive (another kind of file, or truncated) is named as such without the
+    unpickler's internals; deletion is advised only for a run's own checkpoint."""
+    if not zipfile.is_zipfile(path):
+        what = "not a binge checkpoint (not a complete PyTorch file: another kind of file, or cut short)"
+    else:
+        what = f"not a readable binge checkpoint ({_reason(err)})"
+    fix = (f"{EXPECTED}, or delete this one (the run's own checkpoint) to start over"
+           if is_run_checkpoint(path) else EXPECTED)
+    return CheckpointError(f"{path} is {what}; {fix}")
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint written by :func:`atomic_save` with ``weights_only=True``."""
+    """Load a checkpoint written by :func:`atomic_save` with ``weights_only=True``.
+
+    Raises:
+        FileNotFoundError: ``path`` is not there.
+        CheckpointError: ``path`` is not a readable binge checkpoint (one line, no internals).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for corrupt or foreign files
-        raise CheckpointError(
-            f"{path} is not a readable binge checkpoint ({_reason(err)}); "
-            "pass another checkpoint or delete this one to start over"
-        ) from err
+        raise _unreadable(path, err) from err
     if not isinstance(state, dict):
-        raise CheckpointError(f"{path} does not hold a checkpoint dict; pass a binge checkpoint")
+        raise CheckpointError(f"{path} does not hold a checkpoint dict; {EXPECTED}")
     return state
 
 

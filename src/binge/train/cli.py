@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
     from binge.locks import FolderLock, LockError  # rank 0 holds the run folder (docs/cli.md)
     try:
-        with FolderLock(cfg.train.out_dir, "binge pretrain") if int(os.environ.get("RANK", 0)) == 0 \
+        with FolderLock(cfg.train.out_dir, "binge pretrain",
+                        name=f"train.out_dir={cfg.train.out_dir}") if int(os.environ.get("RANK", 0)) == 0 \
                 else nullcontext(), record_run(cfg.train.out_dir, "pretrain", device=cfg.train.device):
             out = pretrain(cfg, resume=resume)
     except (ConfigError, CorpusError, FileNotFoundError, ValueError, LockError) as err:

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from binge.locks import FolderLock, LockError  # one writer per run folder, as pretrain
 
     try:
-        with FolderLock(cfg.train.out_dir, "binge supervised"), \
+        with FolderLock(cfg.train.out_dir, "binge supervised",
+                        name=f"train.out_dir={cfg.train.out_dir}"), \
                 record_run(cfg.train.out_dir, "supervised", device=cfg.train.device):
             out = train_supervised(cfg, args.ground_truth, resume=not args.restart)
     except (ConfigError, CorpusError, GroundTruthError, FileNotFoundError, LockError) as err:
