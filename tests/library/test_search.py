@@ -4,12 +4,14 @@ the HTML report, and the world retrieval measure against a plain reference."""
 from __future__ import annotations
 
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from binge.library import LibraryError, LibraryIndex, build_index, nearest_titles, search
 from binge.library.query import select_snippets
-from binge.library.store import VECTOR_COLUMNS, read_summary, vectors
+from binge.library.store import VECTOR_COLUMNS, read_shard, read_summary, vectors
 from binge.library.world_eval import (chance_recall, recall_excluding_title, snippet_events,
                                       title_groups)
 
@@ -88,15 +90,96 @@ def test_search_cli_snippet_query_and_titles(embedded, capsys):
 @pytest.mark.parametrize("argv, fix", [
     (["--query", "nope@3"], "neither a media file"),
     (["--query", "movie01@x"], "0-based snippet number"),
-    (["--query", "movie01@999"], "not in"),
+    (["--query", "movie01@999"], "snippet 999 is out of range"),
     (["--query", "movie01@1", "--space", "feat"], "use --space z"),
 ])
 def test_search_cli_bad_queries_get_one_line_errors(embedded, argv, fix, capsys):
     from binge.cli import main
 
-    assert main(["search", "--index", str(embedded), "--no-report", *argv]) == 2  # user error
+    with pytest.raises(SystemExit) as ended:
+        main(["search", "--index", str(embedded), "--no-report", *argv])
+    assert ended.value.code == 2  # a user error (docs/cli.md)
     err = capsys.readouterr().err.strip()
     assert err.startswith("binge search: ") and fix in err and "\n" not in err
+
+
+def test_out_of_range_snippet_names_the_titles_snippet_count(embedded, capsys):
+    """ep@99 of a title in the library: the title is named with its valid snippets."""
+    from binge.cli import main
+
+    lib = LibraryIndex(embedded)
+    count = int(np.sum(lib.title_ids == "movie01"))  # ground truth: the library's rows
+    with pytest.raises(LibraryError, match=f"has {count} snippets .*movie01@{count - 1}"):
+        lib.row("movie01", count)
+    assert lib.row("movie01", count - 1) == int(np.flatnonzero(lib.title_ids == "movie01")[-1])
+    with pytest.raises(SystemExit):
+        main(["search", "--index", str(embedded), "--no-report", "--query", "movie01@99"])
+    assert "is not in" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("k", ["0", "-3", "two"])
+def test_k_below_one_is_a_usage_error(embedded, k, capsys):
+    from binge.cli import main
+
+    with pytest.raises(SystemExit) as ended:  # argparse: before anything is loaded
+        main(["search", "--index", str(embedded), "--no-report", "--query", "movie01@1",
+              "-k", k])
+    assert ended.value.code == 2
+    assert "k >= 1" in capsys.readouterr().err
+
+
+def test_internal_error_reaches_binge_cli_with_its_traceback(embedded, monkeypatch, capsys):
+    """A bug (not a user error) is exit 1 with the traceback under --debug, not a one-liner
+    the command printed itself."""
+    from binge.cli import main
+    from binge.library import index
+
+    def broken(self, query, column, k=10):
+        raise ValueError("'x' is not in list")
+
+    monkeypatch.setattr(index.LibraryIndex, "search", broken)
+    with pytest.raises(SystemExit) as ended:
+        main(["search", "--debug", "--index", str(embedded), "--no-report", "--query",
+              "movie01@1"])
+    assert ended.value.code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ValueError: 'x' is not in list" in err
+
+
+def _copy_library(embedded, dest):
+    """The embedded library without its query cache and reports (a test's own query files)."""
+    import shutil
+
+    return shutil.copytree(embedded, dest, ignore=shutil.ignore_patterns("queries", "reports"))
+
+
+def test_query_files_with_the_same_bytes_are_each_searched(embedded, tiny_world, tmp_path,
+                                                           capsys):
+    """Two paths with the same bytes, queried one after the other (the second was taken for
+    the first one 'moved'), then another file after the first copy is deleted."""
+    import shutil
+
+    from binge.cli import main
+
+    lib = _copy_library(embedded, tmp_path / "lib")
+    media = tmp_path / "media" / "sub"
+    media.mkdir(parents=True)
+    source = tiny_world / "titles" / "show02_e01.mp4"
+    first = shutil.copy(source, media / "Sintel clip é 日本.mp4")
+    second = shutil.copy(first, tmp_path / "media" / "show02_copy.mp4")
+    other = shutil.copy(tiny_world / "titles" / "movie01.mp4", tmp_path / "media" / "m.mp4")
+
+    def best(query: str) -> list[str]:
+        assert main(["search", "--index", str(lib), "--query", query, "--query-modality",
+                     "video", "--target", "video", "--metric", "cosine", "-k", "1",
+                     "--no-report", "--device", "cpu"]) == 0
+        return capsys.readouterr().out.splitlines()[1].split()
+
+    assert best(f"{first}@3.2-6.4")[1:3] == ["show02_e01", "#1"]  # ground truth: its source
+    assert best(f"{second}@3.2-6.4")[1:3] == ["show02_e01", "#1"]
+    assert best(str(second))[1] == "show02_e01"
+    Path(first).unlink()  # a query file gone does not hold up the next query
+    assert best(f"{other}@0-3.2")[1:3] == ["movie01", "#0"]
 
 
 def test_nearest_titles_rank_mean_embeddings_like_numpy(embedded):
@@ -165,3 +248,33 @@ def test_title_groups_are_the_world_shows(tiny_world):
         meta = {r["title_id"]: r["group"] for r in csv.DictReader(f)}
     ids = sorted(meta)
     assert title_groups(tiny_world, ids).tolist() == [meta[t] for t in ids]
+
+
+def test_a_title_id_starting_with_a_dash_is_searched_as_title_equals(tmp_path, capsys):
+    """A file -dash.mp4 has title id -dash: `--title -dash` is an argparse error, so the help
+    names `--title=-dash`, which works (nearest titles against a NumPy reference)."""
+    from binge.cli import build_parser, main
+    from binge.library.store import write_shard, write_summary
+
+    rng = np.random.default_rng(0)
+    ids = ["-dash", "b", "c"]
+    for tid in ids:
+        vecs = {c: rng.normal(size=(3, 8)).astype(np.float32) for c in VECTOR_COLUMNS}
+        write_shard(tmp_path, tid, np.arange(3), np.arange(3) * 3.2, np.arange(1, 4) * 3.2, vecs)
+    write_summary(tmp_path, ids)
+    means = vectors(read_summary(tmp_path), "mean_z_video").astype(np.float64)
+    expected = ids[1:][int(np.argmax(means[1:] @ means[0]))]
+    assert main(["search", "--index", str(tmp_path), "--title=-dash", "-k", "1"]) == 0
+    assert capsys.readouterr().out.split()[1] == expected
+    search_parser = build_parser("search")._subparsers._group_actions[0].choices["search"]
+    assert "--title=-dash" in search_parser.format_help()
+    with pytest.raises(SystemExit):
+        main(["search", "--index", str(tmp_path), "--title", "-dash"])
+    (tmp_path / "library.json").write_text('{"corpus": "unused with --no-report"}')
+    assert main(["search", "--index", str(tmp_path), "--query=-dash@2", "--target", "audio",
+                 "-k", "1", "--no-report"]) == 0
+    z_audio = vectors(read_shard(tmp_path / "titles" / "-dash.parquet"), "z_audio")
+    lib = LibraryIndex(tmp_path)
+    best = int(np.argmax(lib.vectors("z_audio").astype(np.float64) @ z_audio[2]))  # NumPy ref
+    assert capsys.readouterr().out.splitlines()[1].split()[1:3] == \
+        [str(lib.title_ids[best]), f"#{lib.snippets[best]}"]

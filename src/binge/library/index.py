@@ -134,11 +134,19 @@ class LibraryIndex:
         return self._vectors[column]
 
     def row(self, title_id: str, snippet: int) -> int:
+        """The row of ``title_id@snippet``. Raises LibraryError naming the title's valid
+        snippet range when only the snippet is out of it, or the fix for an unknown title."""
         try:
             return self._rows[(title_id, int(snippet))]
         except KeyError:
-            raise LibraryError(f"{title_id}@{snippet} is not in {self.folder}; pass "
-                               "TITLE_ID@SNIPPET of an embedded title (0-based snippet)") from None
+            pass
+        count = int(np.sum(self.title_ids == title_id))
+        if count:
+            raise LibraryError(f"{title_id}@{snippet}: snippet {snippet} is out of range; title "
+                               f"{title_id} of {self.folder} has {count} snippets (0-based: "
+                               f"{title_id}@0 to {title_id}@{count - 1})")
+        raise LibraryError(f"{title_id}@{snippet} is not in {self.folder}; pass "
+                           "TITLE_ID@SNIPPET of an embedded title (0-based snippet)")
 
     def index(self, column: str) -> Any:
         if column not in self._indexes:

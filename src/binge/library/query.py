@@ -1,10 +1,11 @@
 """Query vectors for ``binge search``: a snippet already in the library, or a media file range.
 
 ``TITLE_ID@SNIPPET`` takes the stored vector of that row. ``FILE[@START-END]`` (seconds) is
-prepared with the library's own data parameters into ``DIR/queries`` (the decode and log-mel
-of ``binge prepare``, cached there), embedded with the library's export, and the query vector is
-the mean of the snippets that lie inside [START, END) (whole snippets; the one holding the
-range's midpoint when none does; the whole file when no range is given).
+prepared with the library's own data parameters into ``DIR/queries/<key>`` (the decode and
+log-mel of ``binge prepare``, cached there: one prepared corpus per file content,
+:func:`query_corpus`), embedded with the library's export, and the query vector is the mean
+of the snippets that lie inside [START, END) (whole snippets; the one holding the range's
+midpoint when none does; the whole file when no range is given).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from binge.library.store import LibraryError
 
-__all__ = ["Query", "parse_query", "file_query_vectors", "select_snippets"]
+__all__ = ["Query", "parse_query", "file_query_vectors", "query_corpus", "select_snippets"]
 
 
 @dataclass
@@ -78,6 +79,19 @@ def select_snippets(num_snippets: int, seconds: float, start: Optional[float],
     return [mid]
 
 
+def query_corpus(folder: Path, path: Path) -> Path:
+    """``folder/queries/<key>``: the prepared copy of one query file, one corpus per content
+    (``key`` hashes :func:`binge.data.prepare.source_fingerprint`). Files with the same bytes
+    share it (prepared once, under the first one's title id); other query files, moved or
+    deleted ones included, never touch it."""
+    import hashlib
+
+    from binge.data.prepare import source_fingerprint
+
+    key = hashlib.sha256(source_fingerprint(path).encode()).hexdigest()[:16]
+    return Path(folder) / "queries" / key
+
+
 def file_query_vectors(query: Query, folder: Path, header: dict[str, Any],
                        columns: list[str], device: str = "auto") -> tuple[dict[str, np.ndarray],
                                                                            Path, str, list[int]]:
@@ -97,16 +111,14 @@ def file_query_vectors(query: Query, folder: Path, header: dict[str, Any],
         raise LibraryError(f"the export {export} the library was embedded with is missing or "
                            "changed; query by TITLE_ID@SNIPPET, or embed the library again")
     data = DataConfig(**header["data"])
-    corpus = folder / "queries"
+    corpus = query_corpus(folder, query.path)
     report = prepare_corpus([query.path], corpus, data=data, progress=False)
     if report.skipped:
         raise LibraryError(f"{query.path}: {report.skipped[0][1]}; a query file needs one video "
                            "and one audio stream (remux it with both)")
+    (title_id,) = report.title_ids  # the id prepare gave it (kept from an earlier same-bytes file)
     ds = SnippetDataset(corpus, augment=False, crop_size=header["crop_size"], data=data)
-    from binge.data.prepare import plan_titles
-
-    (job,), _ = plan_titles([query.path])
-    n = ds.title_ids.index(job.title_id)
+    n = ds.title_ids.index(title_id)
     if ds.num_snippets[n] == 0:
         raise LibraryError(f"{query.path} is shorter than one snippet "
                            f"({header['snippet_seconds']:g} s); pass a longer clip")
@@ -117,4 +129,4 @@ def file_query_vectors(query: Query, folder: Path, header: dict[str, Any],
     out = embed_batch(model, torch.stack([it["video"] for it in items]),
                       torch.stack([it["audio"] for it in items]), dev)
     return {c: out[c].astype(np.float64).mean(axis=0).astype(np.float32) for c in columns}, \
-        corpus, job.title_id, snippets
+        corpus, title_id, snippets

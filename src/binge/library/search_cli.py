@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 HELP = "search an embedded library by a clip or a snippet (faiss; cross-modal)"
 DESCRIPTION = """\
@@ -21,6 +20,7 @@ examples:
   binge search --index lib/heldout --query show07_e02@5 --query-modality audio --target video
   binge search --index lib/heldout --query clip.mp4@12-18.4 --query-modality video --target video
   binge search --index lib/heldout --title show07_e02 -k 5
+  binge search --index lib/heldout --title=-dash   # a title id that starts with '-'
 """
 
 
@@ -28,10 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", required=True, help="library folder written by `binge embed`")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--query", help="FILE, FILE@START-END or TITLE_ID@SNIPPET")
-    what.add_argument("--title", help="list the titles nearest to this title id")
+    what.add_argument("--title", help="list the titles nearest to this title id (an id that "
+                                      "starts with '-', e.g. from -dash.mp4: --title=-dash)")
     p.add_argument("--query-modality", choices=("audio", "video"), default="audio")
     p.add_argument("--target", choices=("video", "audio"), default="video")
-    p.add_argument("-k", type=int, default=10, help="hits to return")
+    p.add_argument("-k", type=_at_least_one, default=10, help="hits to return (k >= 1)")
     p.add_argument("--metric", choices=("ip", "cosine"), default="ip",
                    help="ip: exact inner product (Eq. 1, default); cosine: normalised")
     p.add_argument("--space", choices=("z", "feat"), default="z",
@@ -40,6 +41,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", help="HTML report path (default DIR/reports/<query>.html)")
     p.add_argument("--no-report", action="store_true", help="print the hits only")
     p.add_argument("--device", default="auto", help="for embedding a query file")
+
+
+def _at_least_one(text: str) -> int:
+    """``-k``: an integer k >= 1 (argparse turns the error into a usage error, exit 2)."""
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; give k >= 1") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"{k}: give k >= 1 (the number of hits to return)")
+    return k
 
 
 def _columns(args: argparse.Namespace) -> tuple[str, str]:
@@ -85,29 +97,24 @@ def run(args: argparse.Namespace) -> int:
 
     from binge.library.index import LibraryIndex
     from binge.library.report import write_report
-    from binge.library.store import LibraryError
 
-    try:
-        if args.title:
-            return _titles(args)
-        qcol, tcol = _columns(args)
-        lib = LibraryIndex(args.index, args.metric)
-        vec, query = _query_vector(args, lib, qcol)
-        hits = lib.search(vec, tcol, args.k)
-        print(f"{qcol} of {args.query} against {tcol} ({args.metric}):")
-        for h in hits:
-            print(f"{h.rank:3d}  {h.title_id:30s} #{h.snippet:<5d} "
-                  f"{h.start_s:8.1f}–{h.end_s:<8.1f} s  {h.score:.4f}")
-        if not args.no_report:
-            slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(args.query).name)
-            path = Path(args.report or Path(args.index) / "reports" /
-                        f"{slug}-{qcol}-{tcol}-{args.metric}.html")
-            write_report(path, f"{qcol} of {args.query} → {tcol} ({args.metric})", query, hits,
-                         Path(lib.header["corpus"]))
-            print(f"report: {path}")
-    except (LibraryError, FileNotFoundError, ValueError) as err:
-        print(f"binge search: {err}", file=sys.stderr)
-        from binge.cli import is_user_error
-
-        return 2 if is_user_error(err) else 1  # docs/cli.md
+    # errors go to binge.cli: LibraryError & co. are one-line refusals (exit 2), anything else
+    # is a failure with its traceback under --debug (exit 1; docs/cli.md)
+    if args.title:
+        return _titles(args)
+    qcol, tcol = _columns(args)
+    lib = LibraryIndex(args.index, args.metric)
+    vec, query = _query_vector(args, lib, qcol)
+    hits = lib.search(vec, tcol, args.k)
+    print(f"{qcol} of {args.query} against {tcol} ({args.metric}):")
+    for h in hits:
+        print(f"{h.rank:3d}  {h.title_id:30s} #{h.snippet:<5d} "
+              f"{h.start_s:8.1f}–{h.end_s:<8.1f} s  {h.score:.4f}")
+    if not args.no_report:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(args.query).name)
+        path = Path(args.report or Path(args.index) / "reports" /
+                    f"{slug}-{qcol}-{tcol}-{args.metric}.html")
+        write_report(path, f"{qcol} of {args.query} → {tcol} ({args.metric})", query, hits,
+                     Path(lib.header["corpus"]))
+        print(f"report: {path}")
     return 0
