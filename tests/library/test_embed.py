@@ -148,15 +148,62 @@ def _video_only(path: Path) -> Path:
     return path
 
 
+def _unusable_files(folder: Path, good: Path) -> dict[str, str]:
+    """name → a word of prepare's reason: no audio stream, zero bytes, not media, truncated."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _video_only(folder / "noaudio.mp4")
+    (folder / "empty.mp4").write_bytes(b"")
+    (folder / "notes.mp4").write_text("not a video\n")
+    (folder / "cut.mp4").write_bytes(good.read_bytes()[:2000])
+    return {"noaudio.mp4": "audio", "empty.mp4": "", "notes.mp4": "", "cut.mp4": ""}
+
+
 def test_file_without_audio_is_refused_with_the_fix(tiny_export, tmp_path, capsys):
     from binge.cli import main
 
     clip = _video_only(tmp_path / "silent.mp4")
-    rc = main(["embed", "--checkpoint", str(tiny_export), str(clip), "--out",
-               str(tmp_path / "lib"), "--quiet", "--workers", "0"])
+    with pytest.raises(SystemExit) as ended:
+        main(["embed", "--checkpoint", str(tiny_export), str(clip), "--out",
+              str(tmp_path / "lib"), "--quiet", "--workers", "0"])
     err = capsys.readouterr().err.strip()
-    assert rc == 2 and "\n" not in err  # a user error (docs/cli.md)
+    assert ended.value.code == 2 and "\n" not in err  # a user error (docs/cli.md)
     assert err.startswith("binge embed: ") and "no audio stream" in err and "remux" in err
+
+
+def test_unusable_files_are_skipped_and_the_usable_embedded(tiny_export, tiny_world, tmp_path,
+                                                           capsys):
+    """A folder with one good title and four unusable files: the title is embedded, the four
+    are listed in skipped.csv, exit 3 as `binge prepare`; only unusable files: exit 2."""
+    import csv
+    import shutil
+
+    from binge.cli import main
+
+    good = tiny_world / "titles" / "show01_e01.mp4"
+    folder = tmp_path / "library"
+    bad = _unusable_files(folder, good)
+    shutil.copy(good, folder / "show01_e01.mp4")
+    out = tmp_path / "lib"
+    argv = ["embed", "--checkpoint", str(tiny_export), str(folder), "--out", str(out),
+            "--quiet", "--workers", "0"]
+    assert main(argv) == 3
+    printed = capsys.readouterr().out
+    assert [p.stem for p in (out / "titles").glob("*.parquet")] == ["show01_e01"]
+    with open(out / "corpus" / "skipped.csv", newline="") as f:
+        skipped = {Path(r["source_path"]).name: r["reason"] for r in csv.DictReader(f)}
+    assert sorted(skipped) == sorted(bad)
+    assert all(word in skipped[name] for name, word in bad.items())
+    assert all(f"skipped {folder.resolve() / name}" in printed for name in bad)
+    assert main(argv) == 3  # a rerun resumes, the skips stay reported
+    assert "0 embedded" in capsys.readouterr().out
+
+    (folder / "show01_e01.mp4").unlink()
+    with pytest.raises(SystemExit) as ended:
+        main([*argv[:-5], "--out", str(tmp_path / "none"), "--quiet", "--workers", "0"])
+    err = capsys.readouterr().err.strip()
+    assert ended.value.code == 2 and "\n" not in err
+    assert "no usable media file" in err and "(and 3 more, see" in err
+    assert not (tmp_path / "none" / "titles").exists()
 
 
 def test_library_of_another_job_and_bad_sources_are_refused(embedded, tiny_config, tiny_corpus,

@@ -27,7 +27,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -39,6 +39,9 @@ from binge.library.store import LibraryError, shard_path, write_shard, write_sum
 
 __all__ = ["EmbedReport", "embed_library", "export_config", "export_fingerprint", "embed_batch",
            "random_init_export"]
+
+if TYPE_CHECKING:
+    from binge.data.prepare import PrepareReport
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,18 @@ class EmbedReport:
     reused: list[str] = field(default_factory=list)  # shards found from an earlier run
     snippets: int = 0  # snippets embedded by this run
     seconds: float = 0.0  # wall time of the embedding loop
+    #: the prepare run of raw media files (None for a prepared corpus): its skipped files
+    prepared: Optional[PrepareReport] = None
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """(path, reason) of the media files prepare skipped (OUT/corpus/skipped.csv)."""
+        return self.prepared.skipped if self.prepared is not None else []
+
+    @property
+    def exit_code(self) -> int:
+        """``binge prepare``'s convention (docs/cli.md): 3 when files were skipped, else 0."""
+        return self.prepared.exit_code if self.prepared is not None else 0
 
 
 def export_config(checkpoint: str | Path) -> Config:
@@ -124,22 +139,27 @@ def _check_geometry(corpus: Path, cfg: Config, checkpoint: Path) -> None:
 
 
 def _prepare_files(files: Sequence[str | Path], out_dir: Path, cfg: Config,
-                   workers: int, progress: bool) -> Path:
-    """Prepare raw media into ``out_dir/corpus`` with the export's data parameters."""
+                   workers: int, progress: bool) -> PrepareReport:
+    """Prepare raw media into ``out_dir/corpus`` with the export's data parameters. Unusable
+    files are skipped as ``binge prepare`` skips them (listed in ``corpus/skipped.csv``).
+
+    Raises:
+        LibraryError: no file could be prepared (the first one's reason and the fix).
+    """
     from binge.data.prepare import prepare_corpus
 
     corpus = out_dir / "corpus"
     report = prepare_corpus([Path(f) for f in files], corpus, data=cfg.data, workers=workers,
                             progress=progress)
-    if report.skipped:
+    if report.skipped and not report.title_ids:
         path, reason = report.skipped[0]
         more = f" (and {len(report.skipped) - 1} more, see {corpus}/skipped.csv)" \
             if len(report.skipped) > 1 else ""
         raise LibraryError(
-            f"{path}: {reason}{more}; binge embed needs one video and one audio stream per "
-            "file (both modalities are embedded): remove the file from the list or remux it "
-            "with both streams")
-    return corpus
+            f"no usable media file: {path}: {reason}{more}; binge embed needs one video and "
+            "one audio stream per file (both modalities are embedded): pass files with both, "
+            "or remux them")
+    return report
 
 
 def _header(checkpoint: Path, cfg: Config, model: Any, corpus: Path, split: Optional[str],
@@ -265,7 +285,8 @@ def embed_library(
         an :class:`EmbedReport`.
     Raises:
         LibraryError: both or neither source, a corpus of another geometry than the export,
-            a file without a video or audio stream, unknown titles, or ``out_dir`` holding
+            no usable media file (unusable ones among usable ones are skipped:
+            ``report.skipped``, exit 3 in the CLI), unknown titles, or ``out_dir`` holding
             another job's embeddings; each message names the fix.
     """
     import time
@@ -286,8 +307,10 @@ def embed_library(
     checkpoint, out = Path(checkpoint), Path(out_dir)
     cfg = export_config(checkpoint)
     dev = resolve_device(device)
+    prepared = None
     if files:
-        corpus_dir = _prepare_files(files, out, cfg, max(1, workers), progress)
+        prepared = _prepare_files(files, out, cfg, max(1, workers), progress)
+        corpus_dir = prepared.out_dir
     else:
         corpus_dir = Path(corpus)
         _check_geometry(corpus_dir, cfg, checkpoint)
@@ -302,7 +325,7 @@ def embed_library(
     remove_stale_temporaries(out / "titles")
     ids, counts = ds.title_ids, ds.num_snippets
     chosen = [n for n in _select(ids, titles, corpus_dir) if counts[n] > 0]  # M_n = 0: nothing
-    report = EmbedReport(out, titles=[ids[n] for n in chosen])
+    report = EmbedReport(out, titles=[ids[n] for n in chosen], prepared=prepared)
     todo = [n for n in chosen if not shard_path(out, ids[n]).is_file()]
     report.reused = [ids[n] for n in chosen if n not in set(todo)]
     batches = _title_batches(todo, counts, batch_size)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 HELP = "write per-snippet features and Eq. 1 embeddings of every title (Parquet, resumable)"
 DESCRIPTION = """\
@@ -18,6 +17,11 @@ settings), or media files / folders, which are prepared first into OUT/corpus wi
 export's settings (the decode and log-mel of `binge prepare`).
 
 Resumable: rerun the same command after an interruption; finished titles are kept.
+
+Media files that cannot be used (no video or audio stream, empty, not media, unreadable) are
+skipped as `binge prepare` skips them and listed in OUT/corpus/skipped.csv; the usable ones
+are embedded. Exit status (docs/cli.md): 0 all embedded, 3 some files skipped, 2 a user error
+(no usable file at all, bad arguments, another job's OUT), 1 a failure.
 
 examples:
   binge embed --checkpoint runs/k8/export --corpus corpus/world --split heldout --out lib/heldout
@@ -59,34 +63,32 @@ def _check_paths(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 0, or 3 when some media files were skipped (``binge prepare``'s convention, listed
+    in OUT/corpus/skipped.csv); errors go to binge.cli (LibraryError & co.: a one-line refusal,
+    exit 2; anything else: a failure, exit 1, its traceback under --debug; docs/cli.md)."""
     from pathlib import Path
 
-    try:
-        _check_paths(args)
-    except FileNotFoundError as err:
-        print(f"binge embed: {err}", file=sys.stderr)
-        return 2  # a user error (docs/cli.md)
+    _check_paths(args)
     from binge.library.embed import embed_library, random_init_export
-    from binge.library.store import LibraryError
     from binge.runinfo import record_run
 
-    try:
-        # OUT/run_info.json, written at a successful end: a refused command leaves OUT untouched
-        with record_run(args.out, "embed", device=args.device, at_start=False) as record:
-            checkpoint = args.checkpoint or random_init_export(
-                args.random_init, Path(args.out) / "random_init_export", args.seed)
-            report = embed_library(checkpoint, args.out, corpus=args.corpus,
-                                   files=args.files or None, split=args.split, titles=args.titles,
-                                   batch_size=args.batch_size, workers=args.workers,
-                                   device=args.device, progress=not args.quiet)
-            record.update(titles_embedded=len(report.embedded), snippets=report.snippets)
-    except (LibraryError, FileNotFoundError, ValueError) as err:
-        print(f"binge embed: {err}", file=sys.stderr)
-        from binge.cli import is_user_error
-
-        return 2 if is_user_error(err) else 1  # docs/cli.md
+    # OUT/run_info.json, written at a successful end: a refused command leaves OUT untouched
+    with record_run(args.out, "embed", device=args.device, at_start=False) as record:
+        checkpoint = args.checkpoint or random_init_export(
+            args.random_init, Path(args.out) / "random_init_export", args.seed)
+        report = embed_library(checkpoint, args.out, corpus=args.corpus,
+                               files=args.files or None, split=args.split, titles=args.titles,
+                               batch_size=args.batch_size, workers=args.workers,
+                               device=args.device, progress=not args.quiet)
+        record.update(titles_embedded=len(report.embedded), snippets=report.snippets,
+                      skipped=len(report.skipped))
     rate = report.snippets / report.seconds if report.seconds > 0 else 0.0
     print(f"{len(report.titles)} titles in {report.out_dir}: {len(report.embedded)} embedded "
           f"({report.snippets} snippets, {rate:.1f} snippets/s), {len(report.reused)} kept "
           "from an earlier run")
-    return 0
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} media file(s), listed in "
+              f"{report.prepared.out_dir / 'skipped.csv'}:")
+    for path, reason in report.skipped:
+        print(f"  skipped {path}: {reason}")
+    return report.exit_code
