@@ -171,8 +171,10 @@ def _is_supervised_state(state: dict[str, Any]) -> bool:
 
 def trained_by(path: str | Path) -> str:
     """The command whose run an export folder or checkpoint holds (:data:`PRETRAIN` or
-    :data:`SUPERVISED`). Exports and checkpoints written before the record count as
-    :data:`PRETRAIN` unless their contents show the supervised classifier."""
+    :data:`SUPERVISED`). A checkpoint written before the record is recognised by the
+    supervised classifier's keys; an export folder before it counts as :data:`PRETRAIN`
+    (:func:`load_embedder` still refuses a binge-export-3 whose ``objective_heads`` list is
+    empty while its objective has heads, as a supervised export's is)."""
     path = Path(path)
     if path.is_dir():
         return str(_read_meta(path).get("trained_by", PRETRAIN))
