@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-__all__ = ["FolderLock", "LockError", "LOCK_NAME"]
+__all__ = ["FolderLock", "LockError", "LOCK_NAME", "refuse_file"]
 
 LOCK_NAME = ".binge.lock"
 
@@ -59,7 +59,7 @@ def _holder_text(info: dict[str, Any]) -> str:
             f"since {when})")
 
 
-def _refuse_file(folder: Path, name: str) -> None:
+def refuse_file(folder: Path, name: str) -> None:
     """An output folder that is an existing file (or lies under one) is a user error, found
     before any work: it would otherwise end in ``File exists`` with advice to resume."""
     above = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
@@ -92,7 +92,7 @@ class FolderLock:
         before anything is created, when the path (or a folder above it) is a file."""
         if self._fd is not None:
             return self
-        _refuse_file(self.folder, self.name)
+        refuse_file(self.folder, self.name)
         self._made_folder = not self.folder.exists()
         self.folder.mkdir(parents=True, exist_ok=True)
         key = os.path.realpath(self.path)

@@ -31,6 +31,14 @@ def test_prepare_out_that_is_a_file(sources, afile):
     assert afile.read_bytes() == b"the user's own file\n"
 
 
+def test_prepare_shard_out_that_is_a_file(sources, afile):
+    """A shard holds no lock (shards share the corpus): it is refused all the same."""
+    proc = run_binge("prepare", sources, "--out", afile, "--config", TINY, "--shard", "0/2",
+                     "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    assert f"--out {afile} is a file, not a folder" in one_line_error(proc, "prepare")
+
+
 def test_prepare_out_under_a_file(sources, afile):
     proc = run_binge("prepare", sources, "--out", afile / "corpus", "--config", TINY, "--quiet")
     assert proc.returncode == 2, proc.stderr

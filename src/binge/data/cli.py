@@ -167,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
         i, n = args.shard
         from contextlib import nullcontext
 
-        from binge.locks import FolderLock  # one writer per corpus; shards write their own titles
+        from binge.locks import FolderLock, refuse_file  # one writer per corpus; shards write
+        refuse_file(Path(args.out), f"--out {args.out}")  # their own titles (no lock)
         with FolderLock(args.out, "binge prepare", name=f"--out {args.out}") if n == 1 \
                 else nullcontext(), \
                 record_run(args.out, "prepare", filename="run_info.json" if n == 1
