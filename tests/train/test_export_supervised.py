@@ -62,8 +62,9 @@ def test_encoders_load_from_export_and_checkpoint(supervised_run):
 @pytest.mark.parametrize("where", ["export", "checkpoints/last.pt"])
 def test_embedder_refused_naming_the_supervised_run(supervised_run, where):
     out, _ = supervised_run
-    with pytest.raises(NoProjectionHeadsError, match="binge supervised.*no projection heads.*"
-                                                     "binge evaluate"):
+    # the record (trained_by / the classifier keys) names it, not the empty-head-list fallback
+    with pytest.raises(NoProjectionHeadsError, match="this is a `binge supervised` run.*no "
+                                                     "projection heads.*binge evaluate"):
         load_embedder(out / where)
 
 

@@ -168,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
         from contextlib import nullcontext
 
         from binge.locks import FolderLock, refuse_file  # one writer per corpus; shards write
-        refuse_file(Path(args.out), f"--out {args.out}")  # their own titles (no lock)
+        if n != 1:  # their own titles and take no lock: the lock's own file check, without it
+            refuse_file(Path(args.out), f"--out {args.out}")
         with FolderLock(args.out, "binge prepare", name=f"--out {args.out}") if n == 1 \
                 else nullcontext(), \
                 record_run(args.out, "prepare", filename="run_info.json" if n == 1

@@ -13,7 +13,7 @@ import torch
 
 from binge.config import Config, DataConfig, to_dict
 from binge.distributed import resolve_device
-from binge.data.datasets import DATASETS, DownstreamSplit, load_split, splits_of
+from binge.data.datasets import DownstreamSplit, dataset_entry, load_split, splits_of
 from binge.data.datasets.sources import AudioSource, VideoSource
 from binge.data.logmel import LogMelSettings, frames_per_snippet
 from binge.evaluation.clips import AudioGeometry, ViewClips, TrainClips, VideoGeometry
@@ -206,10 +206,9 @@ def evaluate(cfg: Config, checkpoint: Optional[str] = None, random_init: Optiona
     ev = cfg.evaluate
     if ev.root is None:
         raise ValueError("evaluate.root is not set: pass --root PATH (the dataset folder)")
-    if ev.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {ev.dataset!r}; choose one of {sorted(DATASETS)}")
+    _, modality = dataset_entry(ev.dataset)  # an unknown name: ValueError, before any data
     if random_init is not None:  # before any data is read
-        check_random_init(random_init, DATASETS[ev.dataset][1], ev.dataset)
+        check_random_init(random_init, modality, ev.dataset)
     device = resolve_device(ev.device)
     encoder_id = {"checkpoint": checkpoint, "random_init": random_init}
     cache_dir = (Path(ev.cache_dir) if ev.cache_dir else Path(ev.out_dir) / "cache") if ev.cache else None

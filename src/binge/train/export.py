@@ -374,19 +374,19 @@ def load_embedder(path: str | Path, map_location: str | torch.device = "cpu") ->
     """
     path = Path(path)
     supervised = "this is a `binge supervised` run (encoders trained with labels)"
-    if path.is_dir() and trained_by(path) == SUPERVISED:
+    meta = _read_meta(path) if path.is_dir() else None
+    if meta is not None and meta.get("trained_by", PRETRAIN) == SUPERVISED:
         raise _no_heads(path, supervised)
     model = load_pretrained(path)
-    if path.is_dir():
-        meta = _read_meta(path)
+    if meta is not None:
         cfg = from_dict(Config, meta["config"], f"{path / 'config.json'}:config")
         objective = inference_objective(cfg, model)
-        if objective.heads() and meta.get("objective_heads") == [] and not (path / OBJECTIVE_HEADS).is_file():
-            # binge-export-3 lists the heads it wrote: none, for the objective's own heads
-            raise _no_heads(path, f"its config.json lists no objective_heads though objective "
-                                  f"{cfg.objective.name!r} has some (a `binge supervised` export)")
         if objective.heads():
             file = path / OBJECTIVE_HEADS
+            if not file.is_file() and meta.get("objective_heads") == []:
+                # binge-export-3 lists the heads it wrote: none, for the objective's own heads
+                raise _no_heads(path, f"its config.json lists no objective_heads though objective "
+                                      f"{cfg.objective.name!r} has some (a `binge supervised` export)")
             legacy = [path / f"{part}.safetensors" for part in LEGACY_HEAD_PARTS]
             if not file.is_file() and objective.legacy_model_heads and all(f.is_file() for f in legacy):
                 # binge-export-1/2: Eq. 1's heads were the model's, one file each

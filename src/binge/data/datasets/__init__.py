@@ -23,6 +23,7 @@ __all__ = [
     "DATASETS",
     "load_split",
     "splits_of",
+    "dataset_entry",
     "load_ucf101",
     "load_hmdb51",
     "load_esc50",
@@ -40,11 +41,17 @@ DATASETS = {
 }
 
 
-def load_split(dataset: str, root: str | Path, split: int = 1, verbose: bool = True) -> DownstreamSplit:
-    """Load one official split of ``dataset`` at ``root`` (see :data:`DATASETS`)."""
+def dataset_entry(dataset: str) -> tuple:
+    """``(loader, modality)`` of ``dataset`` (:data:`DATASETS`). Raises ValueError naming the
+    known datasets for any other name."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}")
-    loader, _ = DATASETS[dataset]
+    return DATASETS[dataset]
+
+
+def load_split(dataset: str, root: str | Path, split: int = 1, verbose: bool = True) -> DownstreamSplit:
+    """Load one official split of ``dataset`` at ``root`` (see :data:`DATASETS`)."""
+    loader, _ = dataset_entry(dataset)
     return loader(root, split, name=dataset, verbose=verbose)
 
 
